@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// usageError marks a mistake on the command line: exit code 2, like the flag package.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var u *usageError
+	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage: captcha [command] [flags]
+
+commands:
+  serve   run the CAPTCHA server (the default)
+  gen     write sample challenges to a directory
+
+Every command takes -config FILE and -data DIR. Run "captcha COMMAND -h" for its flags.`
+
+// run parses the subcommand and hands the rest of the arguments to it.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	name := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	switch name {
+	case "serve":
+		return runServe(ctx, args, stdout, stderr)
+	case "gen":
+		return runGen(ctx, args, stdout, stderr)
+	case "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return &usageError{fmt.Sprintf("unknown command %q", name)}
+}
+
+// commandFlags makes a flag set that reports errors instead of exiting, with the flags
+// every command shares.
+func commandFlags(name string, stderr io.Writer, o *commonFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("captcha "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.config, "config", "", "TOML configuration file (env CAPTCHA_CONFIG)")
+	fs.StringVar(&o.data, "data", "", "data directory (env CAPTCHA_DATA; default ./data)")
+	return fs
+}
+
+type commonFlags struct {
+	config string
+	data   string
+}
+
+// parseFlags parses args and turns a parse failure into a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}

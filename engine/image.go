@@ -1,0 +1,449 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"github.com/golang/freetype/raster"
+	"golang.org/x/image/math/fixed"
+)
+
+// jpegQuality balances size and the blocking artefacts that make a clean copy harder to
+// recover; at 80 a 240x80 challenge is about 10 KB.
+const jpegQuality = 80
+
+// style holds what one difficulty does to the text. Every range is drawn per glyph (or per
+// challenge) from the seeded generator.
+type style struct {
+	rotate      float64 // maximum rotation, radians either way
+	shear       float64 // maximum horizontal shear factor either way
+	scaleJitter float64 // glyph x/y scale varies by ±this
+	overlap     [2]float64
+	warp        float64 // amplitude of the global warp, as a fraction of the height
+	strokes     int     // interference strokes in the text colour
+	strokeWidth float64 // their widest point, as a fraction of the height
+	decoys      int     // faint small glyphs behind the text
+	grain       int     // amplitude of per-pixel background noise
+}
+
+var styles = map[Difficulty]style{
+	Easy: {rotate: 0.18, shear: 0.12, scaleJitter: 0.06, overlap: [2]float64{0.92, 1.0},
+		warp: 0.03, strokes: 1, strokeWidth: 0.035, decoys: 2, grain: 10},
+	Normal: {rotate: 0.40, shear: 0.28, scaleJitter: 0.12, overlap: [2]float64{0.74, 0.88},
+		warp: 0.06, strokes: 2, strokeWidth: 0.05, decoys: 5, grain: 16},
+	Hard: {rotate: 0.55, shear: 0.40, scaleJitter: 0.18, overlap: [2]float64{0.66, 0.80},
+		warp: 0.09, strokes: 3, strokeWidth: 0.06, decoys: 8, grain: 22},
+}
+
+// imageDrawer owns the flattened fonts and a pool of canvases, so that a steady stream of
+// challenges allocates little more than the JPEG it returns.
+type imageDrawer struct {
+	faces    map[Charset][]*typeface
+	canvases sync.Pool
+}
+
+func newImageDrawer() (*imageDrawer, error) {
+	latinRunes := append(Alnum.Runes(), Digits.Runes()...)
+	latin, err := loadTypefaces("latin-", latinRunes)
+	if err != nil {
+		return nil, err
+	}
+	hangul, err := loadTypefaces("hangul-", Hangul.Runes())
+	if err != nil {
+		return nil, err
+	}
+	return &imageDrawer{faces: map[Charset][]*typeface{Alnum: latin, Digits: latin, Hangul: hangul}}, nil
+}
+
+// canvas is the reusable scratch space of one drawing.
+type canvas struct {
+	img   *image.RGBA
+	ras   *raster.Rasterizer
+	out   bytes.Buffer
+	warpX []float64 // horizontal displacement by row
+	warpY []float64 // vertical displacement by column
+	ink   []rgb     // text colour by column
+	ops   []vec     // scratch for one polygon
+}
+
+type rgb struct{ r, g, b uint8 }
+
+func (d *imageDrawer) canvas(w, h int) *canvas {
+	c, _ := d.canvases.Get().(*canvas)
+	if c == nil {
+		c = &canvas{ras: raster.NewRasterizer(w, h)}
+	}
+	if c.img == nil || c.img.Rect.Dx() != w || c.img.Rect.Dy() != h {
+		c.img = image.NewRGBA(image.Rect(0, 0, w, h))
+		c.ras.SetBounds(w, h)
+		c.warpX = make([]float64, h+1)
+		c.warpY = make([]float64, w+1)
+		c.ink = make([]rgb, w)
+	}
+	c.ras.UseNonZeroWinding = true
+	c.out.Reset()
+	return c
+}
+
+// Image draws answer as a JPEG. Every random choice comes from seed, so the same answer,
+// seed and options give the same bytes.
+func (r *Renderer) Image(answer string, seed Seed, o Options) ([]byte, error) {
+	if err := checkAnswer(answer, o); err != nil {
+		return nil, err
+	}
+	return r.images.draw([]rune(answer), seed, o)
+}
+
+func (d *imageDrawer) draw(text []rune, seed Seed, o Options) ([]byte, error) {
+	rng := rand.New(rand.NewChaCha8(seed))
+	st := styles[o.Difficulty]
+	faces := d.faces[o.Charset]
+	c := d.canvas(o.Width, o.Height)
+	defer d.canvases.Put(c)
+
+	w, h := float64(o.Width), float64(o.Height)
+	c.setWarp(rng, w, h, st.warp*h)
+	bgLum := paintBackground(c.img, rng, st.grain)
+
+	// Faint decoy glyphs sit behind the text in a lighter ink: a person reads past them, but
+	// they survive the thresholds that strip a plain background.
+	decoyInk := inkNear(rng, bgLum-70)
+	for range st.decoys {
+		tf := faces[rng.IntN(len(faces))]
+		alphabet := charsets[o.Charset]
+		g := tf.glyphs[alphabet[rng.IntN(len(alphabet))]]
+		size := h * (0.3 + 0.2*rng.Float64())
+		m := rotation(rng.Float64()*2*math.Pi-math.Pi).scale(size, size)
+		c.addGlyph(g, m, vec{rng.Float64() * w, rng.Float64() * h}, false)
+	}
+	c.fillInk(decoyInk, decoyInk)
+	c.ras.Rasterize(c)
+	c.ras.Clear()
+
+	c.layoutText(rng, text, faces, st, w, h)
+	for range st.strokes {
+		c.addStroke(rng, w, h, st.strokeWidth*h)
+	}
+	c.fillInk(inkNear(rng, 40), inkNear(rng, 55))
+	c.ras.Rasterize(c)
+	c.ras.Clear()
+
+	if err := jpeg.Encode(flushBuffer{&c.out}, c.img, &jpeg.Options{Quality: jpegQuality}); err != nil {
+		return nil, fmt.Errorf("encoding jpeg: %w", err)
+	}
+	return bytes.Clone(c.out.Bytes()), nil
+}
+
+// flushBuffer gives bytes.Buffer the Flush method image/jpeg looks for, so that the encoder
+// writes straight into it instead of allocating a bufio.Writer per image.
+type flushBuffer struct{ *bytes.Buffer }
+
+func (flushBuffer) Flush() error { return nil }
+
+// placedGlyph is a glyph with its per-glyph transform, before it is positioned.
+type placedGlyph struct {
+	g     *outline
+	m     affine
+	width float64 // ink width after the transform, at size 1
+}
+
+// layoutText places the glyphs left to right so that neighbours overlap by a random share
+// of their width (segmentation by gaps fails), scales the row to fill most of the canvas,
+// and adds them to the rasterizer.
+func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st style, w, h float64) {
+	glyphs := make([]placedGlyph, len(text))
+	var total, tallest float64
+	for i, ch := range text {
+		g := faces[rng.IntN(len(faces))].glyphs[ch]
+		sx := 1 + st.scaleJitter*(2*rng.Float64()-1)
+		sy := 1 + st.scaleJitter*(2*rng.Float64()-1)
+		m := rotation(st.rotate*(2*rng.Float64()-1)).
+			mul(shear(st.shear*(2*rng.Float64()-1))).
+			scale(sx, sy)
+		x0, x1, y0, y1 := m.bounds(g)
+		glyphs[i] = placedGlyph{g: g, m: m, width: x1 - x0}
+		step := glyphs[i].width
+		if i < len(text)-1 {
+			step *= st.overlap[0] + (st.overlap[1]-st.overlap[0])*rng.Float64()
+		}
+		glyphs[i].width = step
+		total += step
+		tallest = max(tallest, y1-y0)
+	}
+	size := min(w*(0.78+0.1*rng.Float64())/total, h*0.78/tallest)
+	x := (w - total*size) * (0.25 + 0.5*rng.Float64())
+	baseline := h/2 + h*0.06*(2*rng.Float64()-1)
+	for _, pg := range glyphs {
+		cy := baseline + h*0.05*(2*rng.Float64()-1)
+		center := vec{x + pg.width*size/2, cy}
+		c.addGlyph(pg.g, pg.m.scale(size, size), center, true)
+		x += pg.width * size
+	}
+}
+
+// addGlyph adds a glyph's polygons to the rasterizer: centred on its ink, transformed by m,
+// moved to center and, when warped, bent by the global warp.
+func (c *canvas) addGlyph(g *outline, m affine, center vec, warped bool) {
+	cx, cy := (g.minX+g.maxX)/2, (g.minY+g.maxY)/2
+	for _, contour := range g.contours {
+		c.ops = c.ops[:0]
+		for _, p := range contour {
+			q := m.apply(vec{p.x - cx, p.y - cy})
+			c.ops = append(c.ops, vec{q.x + center.x, q.y + center.y})
+		}
+		c.addPolygon(c.ops, warped)
+	}
+}
+
+// addStroke adds a tapered curve in the text's colour that crosses the text from side to
+// side. It is as thick as a glyph's stem at its middle, so a morphological filter that
+// removes it removes the glyphs too.
+func (c *canvas) addStroke(rng *rand.Rand, w, h, width float64) {
+	p0 := vec{w * 0.05 * rng.Float64(), h * (0.25 + 0.5*rng.Float64())}
+	p1 := vec{w * (0.2 + 0.2*rng.Float64()), h * rng.Float64()}
+	p2 := vec{w * (0.6 + 0.2*rng.Float64()), h * rng.Float64()}
+	p3 := vec{w * (1 - 0.05*rng.Float64()), h * (0.25 + 0.5*rng.Float64())}
+	const n = 24
+	var centre [n + 1]vec
+	for i := range centre {
+		t := float64(i) / n
+		u := 1 - t
+		centre[i] = vec{
+			u*u*u*p0.x + 3*u*u*t*p1.x + 3*u*t*t*p2.x + t*t*t*p3.x,
+			u*u*u*p0.y + 3*u*u*t*p1.y + 3*u*t*t*p2.y + t*t*t*p3.y,
+		}
+	}
+	c.ops = c.ops[:0]
+	side := func(sign float64) {
+		for k := range centre {
+			i := k
+			if sign < 0 {
+				i = n - k
+			}
+			a, b := centre[max(i-1, 0)], centre[min(i+1, n)]
+			dx, dy := b.x-a.x, b.y-a.y
+			l := math.Hypot(dx, dy) + 1e-9
+			half := sign * width / 2 * (0.45 + 0.55*math.Sin(math.Pi*float64(i)/n))
+			c.ops = append(c.ops, vec{centre[i].x - dy/l*half, centre[i].y + dx/l*half})
+		}
+	}
+	side(1)
+	side(-1)
+	// The rasterizer sums windings, so a stroke wound against the glyphs would cut holes
+	// where they cross. Glyph outer contours have a positive area with y down.
+	if signedArea(c.ops) < 0 {
+		slices.Reverse(c.ops)
+	}
+	c.addPolygon(c.ops, true)
+}
+
+// addPolygon adds a closed polygon, subdividing long edges so that the warp bends them
+// instead of moving only their ends.
+func (c *canvas) addPolygon(pts []vec, warped bool) {
+	const maxSegment = 4.0 // pixels
+	if len(pts) < 3 {
+		return
+	}
+	put := func(p vec, first bool) {
+		if warped {
+			p = c.warp(p)
+		}
+		fp := fixed.Point26_6{X: fixed.Int26_6(p.x * 64), Y: fixed.Int26_6(p.y * 64)}
+		if first {
+			c.ras.Start(fp)
+		} else {
+			c.ras.Add1(fp)
+		}
+	}
+	put(pts[0], true)
+	for i := 1; i <= len(pts); i++ {
+		a, b := pts[i-1], pts[i%len(pts)]
+		if warped {
+			if steps := int(math.Hypot(b.x-a.x, b.y-a.y) / maxSegment); steps > 0 {
+				for s := 1; s <= steps; s++ {
+					t := float64(s) / float64(steps+1)
+					put(vec{a.x + (b.x-a.x)*t, a.y + (b.y-a.y)*t}, false)
+				}
+			}
+		}
+		put(b, false)
+	}
+}
+
+// setWarp fills the displacement tables of the global warp: every row is shifted
+// sideways and every column up or down by a sum of two slow sines. Tables instead of a
+// sine per point keep the warp almost free.
+func (c *canvas) setWarp(rng *rand.Rand, w, h, amp float64) {
+	wave := func(table []float64, period float64) {
+		f1 := 2 * math.Pi / (period * (0.7 + 0.6*rng.Float64()))
+		f2 := f1 * (1.8 + 0.6*rng.Float64())
+		p1, p2 := rng.Float64()*2*math.Pi, rng.Float64()*2*math.Pi
+		a1, a2 := amp*(0.7+0.3*rng.Float64()), amp*0.35*rng.Float64()
+		for i := range table {
+			t := float64(i)
+			table[i] = a1*math.Sin(f1*t+p1) + a2*math.Sin(f2*t+p2)
+		}
+	}
+	wave(c.warpX, h*1.2)
+	wave(c.warpY, w*0.45)
+}
+
+func (c *canvas) warp(p vec) vec {
+	return vec{p.x + lookup(c.warpX, p.y), p.y + lookup(c.warpY, p.x)}
+}
+
+// lookup interpolates a displacement table, clamping outside it.
+func lookup(t []float64, at float64) float64 {
+	if at <= 0 {
+		return t[0]
+	}
+	i := int(at)
+	if i >= len(t)-1 {
+		return t[len(t)-1]
+	}
+	f := at - float64(i)
+	return t[i]*(1-f) + t[i+1]*f
+}
+
+// fillInk sets the colour the next rasterization paints: a gradient from left to right,
+// so no single colour separates the ink from the rest.
+func (c *canvas) fillInk(left, right rgb) {
+	n := len(c.ink)
+	for x := range c.ink {
+		t := float64(x) / float64(max(n-1, 1))
+		c.ink[x] = rgb{
+			uint8(float64(left.r)*(1-t) + float64(right.r)*t),
+			uint8(float64(left.g)*(1-t) + float64(right.g)*t),
+			uint8(float64(left.b)*(1-t) + float64(right.b)*t),
+		}
+	}
+}
+
+// Paint implements raster.Painter: it blends the ink over the image under each span.
+func (c *canvas) Paint(spans []raster.Span, _ bool) {
+	m := c.img
+	for _, s := range spans {
+		if s.Y < 0 || s.Y >= m.Rect.Max.Y {
+			continue
+		}
+		x0, x1 := max(s.X0, 0), min(s.X1, m.Rect.Max.X)
+		a := s.Alpha >> 8
+		na := 255 - a
+		row := m.Pix[s.Y*m.Stride:]
+		for x := x0; x < x1; x++ {
+			ink, px := c.ink[x], row[x*4:x*4+3:x*4+3]
+			px[0] = uint8((uint32(ink.r)*a + uint32(px[0])*na) / 255)
+			px[1] = uint8((uint32(ink.g)*a + uint32(px[1])*na) / 255)
+			px[2] = uint8((uint32(ink.b)*a + uint32(px[2])*na) / 255)
+		}
+	}
+}
+
+// inkNear returns a colour of about the given luminance with a random hue.
+func inkNear(rng *rand.Rand, lum int) rgb {
+	var v [3]int
+	for i := range v {
+		v[i] = clamp8(lum + rng.IntN(61) - 30)
+	}
+	return rgb{uint8(v[0]), uint8(v[1]), uint8(v[2])}
+}
+
+// paintBackground fills the image with a smooth field of light colours (bilinear over a
+// coarse random grid) plus grain, and returns its mean luminance. A textured background
+// has no single colour that a filter can remove.
+func paintBackground(m *image.RGBA, rng *rand.Rand, grain int) int {
+	const gw, gh = 6, 3
+	base := 185 + rng.IntN(35)
+	var grid [gh + 1][gw + 1][3]float64
+	for j := range grid {
+		for i := range grid[j] {
+			for k := range 3 {
+				grid[j][i][k] = float64(clamp8(base + rng.IntN(71) - 35))
+			}
+		}
+	}
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	noise := rng.Uint64() | 1
+	for y := range h {
+		fy := float64(y) * gh / float64(h)
+		j := min(int(fy), gh-1)
+		ty := fy - float64(j)
+		row := m.Pix[y*m.Stride:]
+		for k := range 3 {
+			// Interpolate this row's colour at each grid column once, then walk across.
+			var col [gw + 1]float64
+			for i := range col {
+				col[i] = grid[j][i][k]*(1-ty) + grid[j+1][i][k]*ty
+			}
+			step := float64(gw) / float64(w)
+			for x := range w {
+				fx := float64(x) * step
+				i := min(int(fx), gw-1)
+				tx := fx - float64(i)
+				v := col[i]*(1-tx) + col[i+1]*tx
+				noise ^= noise << 13
+				noise ^= noise >> 7
+				noise ^= noise << 17
+				g := int(noise%uint64(2*grain+1)) - grain
+				row[x*4+k] = uint8(clamp8(int(v) + g))
+			}
+		}
+		for x := range w {
+			row[x*4+3] = 255
+		}
+	}
+	return base
+}
+
+// signedArea is twice the shoelace area of a closed polygon.
+func signedArea(pts []vec) float64 {
+	var a float64
+	for i, p := range pts {
+		q := pts[(i+1)%len(pts)]
+		a += p.x*q.y - q.x*p.y
+	}
+	return a
+}
+
+func clamp8(v int) int {
+	return min(max(v, 0), 255)
+}
+
+// affine is a 2x2 linear map.
+type affine struct{ a, b, c, d float64 }
+
+func rotation(t float64) affine {
+	s, c := math.Sincos(t)
+	return affine{c, -s, s, c}
+}
+
+func shear(k float64) affine { return affine{1, k, 0, 1} }
+
+func (m affine) mul(n affine) affine {
+	return affine{
+		m.a*n.a + m.b*n.c, m.a*n.b + m.b*n.d,
+		m.c*n.a + m.d*n.c, m.c*n.b + m.d*n.d,
+	}
+}
+
+func (m affine) scale(sx, sy float64) affine { return m.mul(affine{sx, 0, 0, sy}) }
+
+func (m affine) apply(p vec) vec { return vec{m.a*p.x + m.b*p.y, m.c*p.x + m.d*p.y} }
+
+// bounds returns the extent of g's ink box, centred on its middle, after m.
+func (m affine) bounds(g *outline) (x0, x1, y0, y1 float64) {
+	hw, hh := (g.maxX-g.minX)/2, (g.maxY-g.minY)/2
+	x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, p := range [4]vec{{-hw, -hh}, {hw, -hh}, {-hw, hh}, {hw, hh}} {
+		q := m.apply(p)
+		x0, x1 = min(x0, q.x), max(x1, q.x)
+		y0, y1 = min(y0, q.y), max(y1, q.y)
+	}
+	return x0, x1, y0, y1
+}
