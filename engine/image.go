@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sync"
 
 	"github.com/golang/freetype/raster"
 	"golang.org/x/image/math/fixed"
 )
 
-// jpegQuality balances size and the blocking artefacts that make a clean copy harder to
-// recover; at 80 a 240x80 challenge is about 10 KB.
-const jpegQuality = 80
+// jpegQuality is the standard library's default: a 240x80 challenge is about 6 KB, and
+// higher qualities cost encode time without making the text easier for a person to read.
+const jpegQuality = 75
 
 // style holds what one difficulty does to the text. Every range is drawn per glyph (or per
 // challenge) from the seeded generator.
@@ -37,8 +37,8 @@ var styles = map[Difficulty]style{
 		warp: 0.03, strokes: 1, strokeWidth: 0.035, decoys: 2, grain: 10},
 	Normal: {rotate: 0.40, shear: 0.28, scaleJitter: 0.12, overlap: [2]float64{0.74, 0.88},
 		warp: 0.06, strokes: 2, strokeWidth: 0.05, decoys: 5, grain: 16},
-	Hard: {rotate: 0.55, shear: 0.40, scaleJitter: 0.18, overlap: [2]float64{0.66, 0.80},
-		warp: 0.09, strokes: 3, strokeWidth: 0.06, decoys: 8, grain: 22},
+	Hard: {rotate: 0.48, shear: 0.35, scaleJitter: 0.16, overlap: [2]float64{0.70, 0.84},
+		warp: 0.08, strokes: 3, strokeWidth: 0.05, decoys: 8, grain: 20},
 }
 
 // imageDrawer owns the flattened fonts and a pool of canvases, so that a steady stream of
@@ -63,16 +63,18 @@ func newImageDrawer() (*imageDrawer, error) {
 
 // canvas is the reusable scratch space of one drawing.
 type canvas struct {
-	img   *image.RGBA
+	img   *image.YCbCr
 	ras   *raster.Rasterizer
 	out   bytes.Buffer
 	warpX []float64 // horizontal displacement by row
 	warpY []float64 // vertical displacement by column
-	ink   []rgb     // text colour by column
+	ink   []ycc     // ink colour by column
 	ops   []vec     // scratch for one polygon
 }
 
 type rgb struct{ r, g, b uint8 }
+
+type ycc struct{ y, cb, cr uint8 }
 
 func (d *imageDrawer) canvas(w, h int) *canvas {
 	c, _ := d.canvases.Get().(*canvas)
@@ -80,11 +82,14 @@ func (d *imageDrawer) canvas(w, h int) *canvas {
 		c = &canvas{ras: raster.NewRasterizer(w, h)}
 	}
 	if c.img == nil || c.img.Rect.Dx() != w || c.img.Rect.Dy() != h {
-		c.img = image.NewRGBA(image.Rect(0, 0, w, h))
+		// Drawing in the JPEG's own colour space, with chroma already at quarter
+		// resolution, spares the encoder its colour conversion and the background three
+		// quarters of its chroma work.
+		c.img = image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 		c.ras.SetBounds(w, h)
 		c.warpX = make([]float64, h+1)
 		c.warpY = make([]float64, w+1)
-		c.ink = make([]rgb, w)
+		c.ink = make([]ycc, w)
 	}
 	c.ras.UseNonZeroWinding = true
 	c.out.Reset()
@@ -114,25 +119,22 @@ func (d *imageDrawer) draw(text []rune, seed Seed, o Options) ([]byte, error) {
 	// Faint decoy glyphs sit behind the text in a lighter ink: a person reads past them, but
 	// they survive the thresholds that strip a plain background.
 	decoyInk := inkNear(rng, bgLum-70)
+	c.fillInk(decoyInk, decoyInk)
+	alphabet := charsets[o.Charset]
 	for range st.decoys {
-		tf := faces[rng.IntN(len(faces))]
-		alphabet := charsets[o.Charset]
-		g := tf.glyphs[alphabet[rng.IntN(len(alphabet))]]
+		g := faces[rng.IntN(len(faces))].glyphs[alphabet[rng.IntN(len(alphabet))]]
 		size := h * (0.3 + 0.2*rng.Float64())
 		m := rotation(rng.Float64()*2*math.Pi-math.Pi).scale(size, size)
 		c.addGlyph(g, m, vec{rng.Float64() * w, rng.Float64() * h}, false)
+		c.fill()
 	}
-	c.fillInk(decoyInk, decoyInk)
-	c.ras.Rasterize(c)
-	c.ras.Clear()
 
+	c.fillInk(inkNear(rng, 40), inkNear(rng, 55))
 	c.layoutText(rng, text, faces, st, w, h)
 	for range st.strokes {
 		c.addStroke(rng, w, h, st.strokeWidth*h)
+		c.fill()
 	}
-	c.fillInk(inkNear(rng, 40), inkNear(rng, 55))
-	c.ras.Rasterize(c)
-	c.ras.Clear()
 
 	if err := jpeg.Encode(flushBuffer{&c.out}, c.img, &jpeg.Options{Quality: jpegQuality}); err != nil {
 		return nil, fmt.Errorf("encoding jpeg: %w", err)
@@ -183,6 +185,7 @@ func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st s
 		cy := baseline + h*0.05*(2*rng.Float64()-1)
 		center := vec{x + pg.width*size/2, cy}
 		c.addGlyph(pg.g, pg.m.scale(size, size), center, true)
+		c.fill()
 		x += pg.width * size
 	}
 }
@@ -235,18 +238,22 @@ func (c *canvas) addStroke(rng *rand.Rand, w, h, width float64) {
 	}
 	side(1)
 	side(-1)
-	// The rasterizer sums windings, so a stroke wound against the glyphs would cut holes
-	// where they cross. Glyph outer contours have a positive area with y down.
-	if signedArea(c.ops) < 0 {
-		slices.Reverse(c.ops)
-	}
 	c.addPolygon(c.ops, true)
+}
+
+// fill paints what has been added to the rasterizer in the current ink and clears it. Each
+// glyph and stroke is a pass of its own: the rasterizer looks cells up in a list per row,
+// so many shapes on one row in one pass cost quadratically, and separate passes also keep
+// overlapping shapes from cancelling each other's winding.
+func (c *canvas) fill() {
+	c.ras.Rasterize(c)
+	c.ras.Clear()
 }
 
 // addPolygon adds a closed polygon, subdividing long edges so that the warp bends them
 // instead of moving only their ends.
 func (c *canvas) addPolygon(pts []vec, warped bool) {
-	const maxSegment = 4.0 // pixels
+	const maxSegment = 6.0 // pixels
 	if len(pts) < 3 {
 		return
 	}
@@ -317,15 +324,15 @@ func (c *canvas) fillInk(left, right rgb) {
 	n := len(c.ink)
 	for x := range c.ink {
 		t := float64(x) / float64(max(n-1, 1))
-		c.ink[x] = rgb{
-			uint8(float64(left.r)*(1-t) + float64(right.r)*t),
-			uint8(float64(left.g)*(1-t) + float64(right.g)*t),
-			uint8(float64(left.b)*(1-t) + float64(right.b)*t),
-		}
+		mix := func(a, b uint8) uint8 { return uint8(float64(a)*(1-t) + float64(b)*t) }
+		y, cb, cr := color.RGBToYCbCr(mix(left.r, right.r), mix(left.g, right.g), mix(left.b, right.b))
+		c.ink[x] = ycc{y, cb, cr}
 	}
 }
 
-// Paint implements raster.Painter: it blends the ink over the image under each span.
+// Paint implements raster.Painter: it blends the ink over the image under each span. Blending
+// is linear, so it is as right in YCbCr as in RGB; chroma is blended once per 2x2 block, at
+// its top-left pixel.
 func (c *canvas) Paint(spans []raster.Span, _ bool) {
 	m := c.img
 	for _, s := range spans {
@@ -335,14 +342,28 @@ func (c *canvas) Paint(spans []raster.Span, _ bool) {
 		x0, x1 := max(s.X0, 0), min(s.X1, m.Rect.Max.X)
 		a := s.Alpha >> 8
 		na := 255 - a
-		row := m.Pix[s.Y*m.Stride:]
+		luma := m.Y[s.Y*m.YStride:]
 		for x := x0; x < x1; x++ {
-			ink, px := c.ink[x], row[x*4:x*4+3:x*4+3]
-			px[0] = uint8((uint32(ink.r)*a + uint32(px[0])*na) / 255)
-			px[1] = uint8((uint32(ink.g)*a + uint32(px[1])*na) / 255)
-			px[2] = uint8((uint32(ink.b)*a + uint32(px[2])*na) / 255)
+			luma[x] = blend(c.ink[x].y, luma[x], a, na)
+		}
+		if s.Y&1 != 0 {
+			continue
+		}
+		cRow := (s.Y / 2) * m.CStride
+		cb, cr := m.Cb[cRow:], m.Cr[cRow:]
+		for x := (x0 + 1) &^ 1; x < x1; x += 2 {
+			ink := c.ink[x]
+			cb[x/2] = blend(ink.cb, cb[x/2], a, na)
+			cr[x/2] = blend(ink.cr, cr[x/2], a, na)
 		}
 	}
+}
+
+// blend mixes ink over base with alpha a (and na = 255-a); the multiply-shift divides by
+// 255 exactly for these ranges, without a division per pixel.
+func blend(ink, base uint8, a, na uint32) uint8 {
+	v := uint32(ink)*a + uint32(base)*na + 128
+	return uint8((v + v>>8) >> 8)
 }
 
 // inkNear returns a colour of about the given luminance with a random hue.
@@ -354,61 +375,83 @@ func inkNear(rng *rand.Rand, lum int) rgb {
 	return rgb{uint8(v[0]), uint8(v[1]), uint8(v[2])}
 }
 
+// The background's colour field is interpolated from a grid of this many cells.
+const bgCols, bgRows = 6, 3
+
+// bgGrid is one plane of the grid, in 16.16 fixed point.
+type bgGrid [bgRows + 1][bgCols + 1]int32
+
 // paintBackground fills the image with a smooth field of light colours (bilinear over a
-// coarse random grid) plus grain, and returns its mean luminance. A textured background
-// has no single colour that a filter can remove.
-func paintBackground(m *image.RGBA, rng *rand.Rand, grain int) int {
-	const gw, gh = 6, 3
+// coarse random grid) plus grain in the luma, and returns its mean luminance. A textured
+// background has no single colour that a filter can remove. Fixed-point steps along each
+// row keep it to a few additions per pixel.
+func paintBackground(m *image.YCbCr, rng *rand.Rand, grain int) int {
 	base := 185 + rng.IntN(35)
-	var grid [gh + 1][gw + 1][3]float64
-	for j := range grid {
-		for i := range grid[j] {
-			for k := range 3 {
-				grid[j][i][k] = float64(clamp8(base + rng.IntN(71) - 35))
-			}
+	var grid [3]bgGrid // Y, Cb and Cr
+	for j := range bgRows + 1 {
+		for i := range bgCols + 1 {
+			y, cb, cr := color.RGBToYCbCr(
+				uint8(clamp8(base+rng.IntN(71)-35)),
+				uint8(clamp8(base+rng.IntN(71)-35)),
+				uint8(clamp8(base+rng.IntN(71)-35)))
+			grid[0][j][i], grid[1][j][i], grid[2][j][i] = int32(y)<<16, int32(cb)<<16, int32(cr)<<16
 		}
 	}
 	w, h := m.Rect.Dx(), m.Rect.Dy()
-	noise := rng.Uint64() | 1
-	for y := range h {
-		fy := float64(y) * gh / float64(h)
-		j := min(int(fy), gh-1)
-		ty := fy - float64(j)
-		row := m.Pix[y*m.Stride:]
-		for k := range 3 {
-			// Interpolate this row's colour at each grid column once, then walk across.
-			var col [gw + 1]float64
-			for i := range col {
-				col[i] = grid[j][i][k]*(1-ty) + grid[j+1][i][k]*ty
-			}
-			step := float64(gw) / float64(w)
-			for x := range w {
-				fx := float64(x) * step
-				i := min(int(fx), gw-1)
-				tx := fx - float64(i)
-				v := col[i]*(1-tx) + col[i+1]*tx
-				noise ^= noise << 13
-				noise ^= noise >> 7
-				noise ^= noise << 17
-				g := int(noise%uint64(2*grain+1)) - grain
-				row[x*4+k] = uint8(clamp8(int(v) + g))
-			}
-		}
-		for x := range w {
-			row[x*4+3] = 255
-		}
-	}
+	cw, ch := (w+1)/2, (h+1)/2
+	addGrain(m.Y, m.YStride, w, h, &grid[0], rng.Uint32()|1, grain)
+	fillPlane(m.Cb, m.CStride, cw, ch, &grid[1])
+	fillPlane(m.Cr, m.CStride, cw, ch, &grid[2])
 	return base
 }
 
-// signedArea is twice the shoelace area of a closed polygon.
-func signedArea(pts []vec) float64 {
-	var a float64
-	for i, p := range pts {
-		q := pts[(i+1)%len(pts)]
-		a += p.x*q.y - q.x*p.y
+// addGrain fills the luma plane like fillPlane and adds noise of ±grain to every pixel
+// (xorshift32, scaled without a division). It is fillPlane written out, because a callback
+// per pixel costs as much as the rest of the background.
+func addGrain(plane []uint8, stride, w, h int, grid *bgGrid, noise uint32, grain int) {
+	const cols, rows = bgCols, bgRows
+	spread := uint64(2*grain + 1)
+	for y := range h {
+		fy := y * rows * 256 / h
+		j := min(fy>>8, rows-1)
+		ty := int32(fy - j<<8)
+		row := plane[y*stride : y*stride+w]
+		for i := range cols {
+			x0, x1 := i*w/cols, (i+1)*w/cols
+			left := grid[j][i] + (grid[j+1][i]-grid[j][i])>>8*ty
+			right := grid[j][i+1] + (grid[j+1][i+1]-grid[j][i+1])>>8*ty
+			v, dv := left-int32(grain)<<16, (right-left)/int32(max(x1-x0, 1))
+			for x := x0; x < x1; x++ {
+				noise ^= noise << 13
+				noise ^= noise >> 17
+				noise ^= noise << 5
+				p := v>>16 + int32(uint64(noise)*spread>>32)
+				row[x] = uint8(min(max(p, 0), 255))
+				v += dv
+			}
+		}
 	}
-	return a
+}
+
+// fillPlane interpolates one plane of the background grid over a w x h plane.
+func fillPlane(plane []uint8, stride, w, h int, grid *bgGrid) {
+	const cols, rows = bgCols, bgRows
+	for y := range h {
+		fy := y * rows * 256 / h // 8-bit fraction
+		j := min(fy>>8, rows-1)
+		ty := int32(fy - j<<8)
+		row := plane[y*stride : y*stride+w]
+		for i := range cols {
+			x0, x1 := i*w/cols, (i+1)*w/cols
+			left := grid[j][i] + (grid[j+1][i]-grid[j][i])>>8*ty
+			right := grid[j][i+1] + (grid[j+1][i+1]-grid[j][i+1])>>8*ty
+			v, dv := left, (right-left)/int32(max(x1-x0, 1))
+			for x := x0; x < x1; x++ {
+				row[x] = uint8(v >> 16)
+				v += dv
+			}
+		}
+	}
 }
 
 func clamp8(v int) int {
