@@ -1,0 +1,284 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"captcha/engine"
+)
+
+// Key is one challenge: the answer, how it is drawn, and what has happened to it so far.
+type Key struct {
+	ID     string
+	AppID  int64
+	AppKey string // of the owning app, loaded with the key so a fetch costs one query
+	// AppEnabled is the owning app's state when the key was loaded.
+	AppEnabled    bool
+	Answer        string
+	Options       engine.Options // fixed at issuance
+	MaxAttempts   int
+	Attempts      int
+	Consumed      bool // verified successfully, out of attempts, or expired by request
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	ImageServedAt time.Time // zero until the image is first served
+	AudioServedAt time.Time // zero until the sound is first served
+}
+
+// Channel is how a challenge reaches the user.
+type Channel string
+
+const (
+	NoChannel Channel = "none"
+	Image     Channel = "image"
+	Audio     Channel = "audio"
+)
+
+// ServedAt is when the key was first served on ch; for NoChannel, on either.
+func (k *Key) ServedAt(ch Channel) time.Time {
+	switch ch {
+	case Image:
+		return k.ImageServedAt
+	case Audio:
+		return k.AudioServedAt
+	}
+	switch {
+	case k.ImageServedAt.IsZero():
+		return k.AudioServedAt
+	case k.AudioServedAt.IsZero() || k.ImageServedAt.Before(k.AudioServedAt):
+		return k.ImageServedAt
+	}
+	return k.AudioServedAt
+}
+
+// usedChannel is what the user was given: the sound if it was ever fetched (a person asks
+// for it when the image is unreadable), else the image, else nothing.
+func (k *Key) usedChannel() Channel {
+	switch {
+	case !k.AudioServedAt.IsZero():
+		return Audio
+	case !k.ImageServedAt.IsZero():
+		return Image
+	}
+	return NoChannel
+}
+
+// Outcome is what a verification decided, as recorded for statistics.
+type Outcome string
+
+const (
+	Passed  Outcome = "passed"
+	Wrong   Outcome = "wrong"
+	Expired Outcome = "expired"
+	UsedUp  Outcome = "used_up"
+)
+
+// Verification is the record of one verification decision.
+type Verification struct {
+	AppID        int64
+	Outcome      Outcome
+	Channel      Channel
+	ResponseTime time.Duration // since the first delivery; meaningless when Served is false
+	Served       bool
+	At           time.Time
+}
+
+// keyBytes of crypto/rand make a key: 128 bits, more than the 122 of a random UUID.
+const keyBytes = 16
+
+// keyLen is the length of a key: base64url without padding is URL-, path- and header-safe.
+var keyLen = base64.RawURLEncoding.EncodedLen(keyBytes)
+
+// MaxAnswerLength bounds a submitted answer, in characters; longer is a parameter error
+// rather than a wrong answer, so that it does not use up an attempt.
+const MaxAnswerLength = 64
+
+// IssueKey creates a key for app with a fresh answer, drawn as the app's settings say now.
+func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
+	answer, err := engine.NewAnswer(app.Settings.Charset, app.Settings.Length)
+	if err != nil {
+		return nil, err
+	}
+	id := make([]byte, keyBytes)
+	rand.Read(id)
+	now := s.now().Truncate(time.Millisecond)
+	k := &Key{
+		ID:          base64.RawURLEncoding.EncodeToString(id),
+		AppID:       app.ID,
+		AppKey:      app.AppKey,
+		AppEnabled:  app.Enabled,
+		Answer:      answer,
+		Options:     app.Settings.Options,
+		MaxAttempts: app.Settings.MaxAttempts,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(app.Settings.KeyLifetime),
+	}
+	if err := s.store.CreateKey(ctx, k); err != nil {
+		return nil, err
+	}
+	s.observer.KeyIssued()
+	return k, nil
+}
+
+// validKeyID rejects what cannot be one of our keys before it reaches the database.
+func validKeyID(id string) bool {
+	if len(id) != keyLen {
+		return false
+	}
+	for i := range len(id) {
+		c := id[i]
+		if (c < 'A' || c > 'Z') && (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// KeyImage returns the JPEG of a live key, the same bytes every time. appKey, when not empty,
+// must be the key's app (the Naver dialect names it; NHN browsers fetch with the key alone).
+func (s *Service) KeyImage(ctx context.Context, keyID, appKey string) ([]byte, error) {
+	return s.serve(ctx, keyID, appKey, Image)
+}
+
+// KeyAudio returns the WAV of a live key, speaking the same answer as its image.
+func (s *Service) KeyAudio(ctx context.Context, keyID, appKey string) ([]byte, error) {
+	return s.serve(ctx, keyID, appKey, Audio)
+}
+
+func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) ([]byte, error) {
+	if !validKeyID(keyID) {
+		return nil, ErrKeyNotFound
+	}
+	k, err := s.store.KeyByID(ctx, keyID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	switch {
+	case appKey != "" && k.AppKey != appKey:
+		return nil, ErrKeyNotFound
+	case !k.AppEnabled:
+		return nil, ErrAppDisabled
+	case k.Consumed:
+		return nil, ErrKeyUsedUp
+	case !now.Before(k.ExpiresAt):
+		return nil, ErrKeyExpired
+	}
+	start := time.Now() // the wall clock, not s.now: this measures work, not policy
+	var data []byte
+	if ch == Audio {
+		data, err = s.renderer.Audio(k.Answer, s.seed(k.ID), k.Options)
+	} else {
+		data, err = s.renderer.Image(k.Answer, s.seed(k.ID), k.Options)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("drawing the %s of a key: %w", ch, err)
+	}
+	s.observer.Rendered(ch, time.Since(start))
+	// Recorded before the bytes leave, so that a verification racing the delivery never
+	// sees the challenge as unserved.
+	if k.ServedAt(ch).IsZero() {
+		if err := s.store.MarkKeyServed(ctx, k.ID, ch, now.Truncate(time.Millisecond)); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// VerifyResult is what a verification tells beyond success or failure.
+type VerifyResult struct {
+	// ResponseTime runs from the first delivery on the channel asked for (either, for
+	// NoChannel) to the verification; Served is false when there was none.
+	ResponseTime time.Duration
+	Served       bool
+}
+
+// Verify checks an answer for one of app's keys, atomically: of any number of concurrent
+// verifications of a key, at most one passes. A wrong answer uses up one attempt; an empty
+// or overlong one uses none. require names the channel that must have been served first
+// (the Naver dialect compares only after its image or sound was delivered).
+//
+// The error is nil when the answer passed, ErrWrongAnswer (with a filled result) when it did
+// not, and another error when the key could not be verified at all.
+func (s *Service) Verify(ctx context.Context, app *App, keyID, answer string, require Channel) (VerifyResult, error) {
+	var res VerifyResult
+	given := engine.NormalizeAnswer(answer)
+	switch {
+	case given == "":
+		return res, ErrEmptyAnswer
+	case utf8.RuneCountInString(given) > MaxAnswerLength:
+		return res, ErrAnswerTooLong
+	case !validKeyID(keyID):
+		return res, ErrKeyNotFound
+	}
+	now := s.now().Truncate(time.Millisecond)
+	var outcome Outcome
+	err := s.store.UpdateKey(ctx, keyID, func(k *Key) (*Verification, error) {
+		if k.AppID != app.ID {
+			return nil, ErrKeyNotFound // another app's key is no key of this one
+		}
+		if served := k.ServedAt(require); !served.IsZero() {
+			res = VerifyResult{ResponseTime: now.Sub(served), Served: true}
+		}
+		v := &Verification{AppID: app.ID, Channel: k.usedChannel(), At: now}
+		if first := k.ServedAt(NoChannel); !first.IsZero() {
+			v.ResponseTime, v.Served = now.Sub(first), true
+		}
+		switch {
+		case k.Consumed:
+			v.Outcome = UsedUp
+		case !now.Before(k.ExpiresAt):
+			v.Outcome = Expired
+		case require != NoChannel && !res.Served:
+			return nil, ErrNotServed
+		default:
+			k.Attempts++
+			// Constant time: how much of a guess matched must not show in the timing.
+			if subtle.ConstantTimeCompare([]byte(given), []byte(k.Answer)) == 1 {
+				v.Outcome, k.Consumed = Passed, true
+			} else {
+				v.Outcome, k.Consumed = Wrong, k.Attempts >= k.MaxAttempts
+			}
+		}
+		outcome = v.Outcome
+		return v, nil
+	})
+	if err != nil {
+		return res, err
+	}
+	s.observer.KeyVerified(outcome)
+	switch outcome {
+	case Passed:
+		return res, nil
+	case Wrong:
+		return res, ErrWrongAnswer
+	case Expired:
+		return res, ErrKeyExpired
+	default:
+		return res, ErrKeyUsedUp
+	}
+}
+
+// ExpireKey ends one of app's keys at once: later fetches and verifications find it expired.
+// Expiring a key that has already ended is not an error.
+func (s *Service) ExpireKey(ctx context.Context, app *App, keyID string) error {
+	if !validKeyID(keyID) {
+		return ErrKeyNotFound
+	}
+	now := s.now().Truncate(time.Millisecond)
+	return s.store.UpdateKey(ctx, keyID, func(k *Key) (*Verification, error) {
+		if k.AppID != app.ID {
+			return nil, ErrKeyNotFound
+		}
+		k.Consumed = true
+		if k.ExpiresAt.After(now) {
+			k.ExpiresAt = now
+		}
+		return nil, nil
+	})
+}

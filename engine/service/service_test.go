@@ -1,0 +1,370 @@
+package service_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"captcha/engine"
+	"captcha/engine/service"
+	"captcha/engine/sqlite"
+)
+
+// clock is a settable time source, so expiry and response times are tested without sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeRenderer returns bytes that depend only on the answer and the seed, so tests can see
+// what was drawn without decoding images.
+type fakeRenderer struct{}
+
+func (fakeRenderer) Image(answer string, seed engine.Seed, o engine.Options) ([]byte, error) {
+	h := sha256.Sum256(append([]byte("image"+answer), seed[:]...))
+	return h[:], nil
+}
+
+func (fakeRenderer) Audio(answer string, seed engine.Seed, o engine.Options) ([]byte, error) {
+	h := sha256.Sum256(append([]byte("audio"+answer), seed[:]...))
+	return h[:], nil
+}
+
+type counts struct{ issued, expired atomic.Int64 }
+
+func (c *counts) KeyIssued()                                   { c.issued.Add(1) }
+func (c *counts) KeyVerified(service.Outcome)                  {}
+func (c *counts) KeysExpired(n int)                            { c.expired.Add(int64(n)) }
+func (c *counts) Rendered(ch service.Channel, d time.Duration) {}
+
+type fixture struct {
+	svc   *service.Service
+	db    *sqlite.DB
+	clock *clock
+	obs   *counts
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f := &fixture{db: db, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, obs: &counts{}}
+	f.svc, err = service.New(ctx, db, fakeRenderer{}, service.Options{Now: f.clock.Now, Observer: f.obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) app(t *testing.T, attempts int) *service.App {
+	t.Helper()
+	s := service.DefaultAppSettings()
+	s.MaxAttempts = attempts
+	app, _, err := f.svc.CreateApp(context.Background(), "shop", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func (f *fixture) key(t *testing.T, app *service.App) *service.Key {
+	t.Helper()
+	k, err := f.svc.IssueKey(context.Background(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestVerify(t *testing.T) {
+	type step struct {
+		answer string // "=" is the right answer
+		want   error
+	}
+	cases := []struct {
+		name     string
+		attempts int
+		prepare  func(f *fixture, app *service.App, k *service.Key)
+		steps    []step
+	}{
+		{name: "right answer passes once", attempts: 1,
+			steps: []step{{"=", nil}, {"=", service.ErrKeyUsedUp}}},
+		{name: "wrong answer uses up the only attempt", attempts: 1,
+			steps: []step{{"XXXXXX", service.ErrWrongAnswer}, {"=", service.ErrKeyUsedUp}}},
+		{name: "three attempts allow two mistakes", attempts: 3,
+			steps: []step{{"XXXXXX", service.ErrWrongAnswer}, {"YYYYYY", service.ErrWrongAnswer}, {"=", nil}}},
+		{name: "two mistakes exhaust two attempts", attempts: 2,
+			steps: []step{{"XXXXXX", service.ErrWrongAnswer}, {"XXXXXX", service.ErrWrongAnswer}, {"=", service.ErrKeyUsedUp}}},
+		{name: "empty and overlong answers use no attempt", attempts: 1,
+			steps: []step{{"", service.ErrEmptyAnswer}, {"  \t ", service.ErrEmptyAnswer},
+				{string(make([]byte, 65)) + "A", service.ErrAnswerTooLong}, {"=", nil}}},
+		{name: "expired key", attempts: 1,
+			prepare: func(f *fixture, _ *service.App, _ *service.Key) { f.clock.Advance(service.DefaultKeyLifetime) },
+			steps:   []step{{"=", service.ErrKeyExpired}}},
+		{name: "one millisecond before expiry", attempts: 1,
+			prepare: func(f *fixture, _ *service.App, _ *service.Key) {
+				f.clock.Advance(service.DefaultKeyLifetime - time.Millisecond)
+			},
+			steps: []step{{"=", nil}}},
+		{name: "expired by request", attempts: 1,
+			prepare: func(f *fixture, app *service.App, k *service.Key) {
+				if err := f.svc.ExpireKey(context.Background(), app, k.ID); err != nil {
+					panic(err)
+				}
+			},
+			steps: []step{{"=", service.ErrKeyUsedUp}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			app := f.app(t, tc.attempts)
+			k := f.key(t, app)
+			if tc.prepare != nil {
+				tc.prepare(f, app, k)
+			}
+			for i, s := range tc.steps {
+				answer := s.answer
+				if answer == "=" {
+					answer = k.Answer
+				}
+				if _, err := f.svc.Verify(context.Background(), app, k.ID, answer, service.NoChannel); !errors.Is(err, s.want) {
+					t.Fatalf("step %d (%q): got %v, want %v", i, s.answer, err, s.want)
+				}
+			}
+		})
+	}
+}
+
+func TestVerifyNormalizesTheAnswer(t *testing.T) {
+	f := newFixture(t)
+	app := f.app(t, 1)
+	k := f.key(t, app)
+	lower := []rune(k.Answer)
+	for i, r := range lower {
+		if r >= 'A' && r <= 'Z' {
+			lower[i] = r + 'a' - 'A'
+		}
+	}
+	if _, err := f.svc.Verify(context.Background(), app, k.ID, "  "+string(lower)+"\n", service.NoChannel); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerifyRejectsOtherAppsKeysAndJunk(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	mine, theirs := f.app(t, 1), f.app(t, 1)
+	k := f.key(t, theirs)
+	for _, id := range []string{k.ID, "", "short", k.ID + "x", "////////////////////////"} {
+		if _, err := f.svc.Verify(ctx, mine, id, "ACE234", service.NoChannel); !errors.Is(err, service.ErrKeyNotFound) {
+			t.Errorf("key %q: %v", id, err)
+		}
+		if err := f.svc.ExpireKey(ctx, mine, id); !errors.Is(err, service.ErrKeyNotFound) {
+			t.Errorf("expire %q: %v", id, err)
+		}
+	}
+	// The other app's key is untouched.
+	if _, err := f.svc.Verify(ctx, theirs, k.ID, k.Answer, service.NoChannel); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerifyRequiresTheChannelServed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, 1)
+	k := f.key(t, app)
+	if _, err := f.svc.Verify(ctx, app, k.ID, k.Answer, service.Image); !errors.Is(err, service.ErrNotServed) {
+		t.Fatalf("before the image: %v", err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.svc.KeyAudio(ctx, k.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Verify(ctx, app, k.ID, k.Answer, service.Image); !errors.Is(err, service.ErrNotServed) {
+		t.Fatalf("with only the sound served: %v", err)
+	}
+	f.clock.Advance(2 * time.Second)
+	if _, err := f.svc.KeyImage(ctx, k.ID, app.AppKey); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(1234 * time.Millisecond)
+	res, err := f.svc.Verify(ctx, app, k.ID, k.Answer, service.Image)
+	if err != nil || !res.Served || res.ResponseTime != 1234*time.Millisecond {
+		t.Fatalf("got %+v, %v", res, err)
+	}
+}
+
+func TestServeChecksTheKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app, other := f.app(t, 1), f.app(t, 1)
+	k := f.key(t, app)
+	first, err := f.svc.KeyImage(ctx, k.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := f.svc.KeyImage(ctx, k.ID, app.AppKey)
+	if string(first) != string(again) {
+		t.Error("the same key drew two different images")
+	}
+	if _, err := f.svc.KeyImage(ctx, k.ID, other.AppKey); !errors.Is(err, service.ErrKeyNotFound) {
+		t.Errorf("fetched with another app: %v", err)
+	}
+	if _, err := f.svc.KeyImage(ctx, "AAAAAAAAAAAAAAAAAAAAAA", ""); !errors.Is(err, service.ErrKeyNotFound) {
+		t.Errorf("unknown key: %v", err)
+	}
+	f.svc.SetAppEnabled(ctx, app.AppKey, false)
+	if _, err := f.svc.KeyImage(ctx, k.ID, ""); !errors.Is(err, service.ErrAppDisabled) {
+		t.Errorf("disabled app: %v", err)
+	}
+	f.svc.SetAppEnabled(ctx, app.AppKey, true)
+	f.svc.Verify(ctx, app, k.ID, k.Answer, service.NoChannel)
+	if _, err := f.svc.KeyImage(ctx, k.ID, ""); !errors.Is(err, service.ErrKeyUsedUp) {
+		t.Errorf("used key: %v", err)
+	}
+	k2 := f.key(t, app)
+	f.clock.Advance(service.DefaultKeyLifetime)
+	if _, err := f.svc.KeyAudio(ctx, k2.ID, ""); !errors.Is(err, service.ErrKeyExpired) {
+		t.Errorf("expired key: %v", err)
+	}
+}
+
+// Two services sharing one database (two processes, in production) draw a key identically.
+func TestServicesSharingADatabaseDrawAlike(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other, err := service.New(ctx, f.db, fakeRenderer{}, service.Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := f.app(t, 1)
+	k := f.key(t, app)
+	a, _ := f.svc.KeyImage(ctx, k.ID, "")
+	b, _ := other.KeyImage(ctx, k.ID, "")
+	if string(a) != string(b) {
+		t.Fatal("two services drew the same key differently")
+	}
+}
+
+// Of 64 concurrent right answers for one key, exactly one passes.
+func TestVerifyIsAtomic(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, service.MaxAttemptsLimit)
+	k := f.key(t, app)
+	var passed, usedUp atomic.Int32
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			_, err := f.svc.Verify(ctx, app, k.ID, k.Answer, service.NoChannel)
+			switch {
+			case err == nil:
+				passed.Add(1)
+			case errors.Is(err, service.ErrKeyUsedUp):
+				usedUp.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if passed.Load() != 1 || usedUp.Load() != 63 {
+		t.Fatalf("%d passed, %d used up", passed.Load(), usedUp.Load())
+	}
+}
+
+func TestAuthenticateApp(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app, secret, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(app.AppKey) != 32 || len(secret) < 43 {
+		t.Errorf("appkey %q, secret %q", app.AppKey, secret)
+	}
+	if got, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil || got.ID != app.ID {
+		t.Fatalf("right secret: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		appKey, secret string
+		want           error
+	}{
+		"wrong secret":     {app.AppKey, secret + "x", service.ErrBadSecret},
+		"empty secret":     {app.AppKey, "", service.ErrBadSecret},
+		"unknown appkey":   {"00000000000000000000000000000000", secret, service.ErrUnknownApp},
+		"malformed appkey": {"'; DROP TABLE apps; --", secret, service.ErrUnknownApp},
+	} {
+		if _, err := f.svc.AuthenticateApp(ctx, tc.appKey, tc.secret); !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", name, err, tc.want)
+		}
+	}
+	f.svc.SetAppEnabled(ctx, app.AppKey, false)
+	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); !errors.Is(err, service.ErrAppDisabled) {
+		t.Errorf("disabled: %v", err)
+	}
+}
+
+func TestCreateAppValidates(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for name, mutate := range map[string]func(*service.AppSettings){
+		"lifetime":   func(s *service.AppSettings) { s.KeyLifetime = 7201 * time.Second },
+		"attempts":   func(s *service.AppSettings) { s.MaxAttempts = 6 },
+		"difficulty": func(s *service.AppSettings) { s.Difficulty = "extreme" },
+	} {
+		s := service.DefaultAppSettings()
+		mutate(&s)
+		var fe *engine.FieldError
+		if _, _, err := f.svc.CreateApp(ctx, "x", s); !errors.As(err, &fe) || fe.Field != name {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, _, err := f.svc.CreateApp(ctx, "  ", service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
+		t.Errorf("blank name: %v", err)
+	}
+}
+
+func TestDeleteExpiredKeysCountsUnsolved(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, 1)
+	solved, unsolved := f.key(t, app), f.key(t, app)
+	_ = unsolved
+	f.svc.Verify(ctx, app, solved.ID, solved.Answer, service.NoChannel)
+	f.clock.Advance(service.DefaultKeyLifetime - time.Second)
+	f.svc.DeleteExpiredKeys(ctx)
+	if f.obs.expired.Load() != 0 {
+		t.Fatal("live keys counted as expired")
+	}
+	f.clock.Advance(time.Second)
+	f.svc.DeleteExpiredKeys(ctx)
+	if f.obs.expired.Load() != 1 || f.obs.issued.Load() != 2 {
+		t.Fatalf("expired %d, issued %d", f.obs.expired.Load(), f.obs.issued.Load())
+	}
+	if _, err := f.svc.Verify(ctx, app, solved.ID, solved.Answer, service.NoChannel); !errors.Is(err, service.ErrKeyNotFound) {
+		t.Errorf("deleted key: %v", err)
+	}
+}

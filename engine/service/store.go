@@ -1,0 +1,39 @@
+package service
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps apps, keys and verification records. It is owned by this package so that the
+// domain never depends on a database; engine/sqlite implements it. Lookups that find nothing
+// return ErrUnknownApp or ErrKeyNotFound, never a nil value with a nil error.
+type Store interface {
+	Ping(ctx context.Context) error
+
+	// ServerSecret returns the secret key seeds are derived from, creating it on first use.
+	// Every caller, in every process sharing the store, gets the same secret.
+	ServerSecret(ctx context.Context) ([]byte, error)
+
+	CreateApp(ctx context.Context, app *App) error // sets app.ID
+	AppByKey(ctx context.Context, appKey string) (*App, error)
+	ListApps(ctx context.Context) ([]*App, error)
+	SetAppEnabled(ctx context.Context, appKey string, enabled bool) error
+	DeleteApp(ctx context.Context, appKey string) error
+
+	CreateKey(ctx context.Context, k *Key) error
+	KeyByID(ctx context.Context, id string) (*Key, error)
+	// MarkKeyServed records the first delivery of a key on ch; later calls change nothing.
+	MarkKeyServed(ctx context.Context, id string, ch Channel, at time.Time) error
+	// UpdateKey loads the key and calls update with it, all inside one write transaction,
+	// so that no other update of the key can interleave. If update returns an error,
+	// nothing is written and UpdateKey returns it; otherwise the key's Attempts, Consumed
+	// and ExpiresAt are saved and the returned verification, if any, is recorded.
+	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
+
+	// DeleteExpiredKeys deletes keys that expired before now and says how many of them
+	// were never used up (they expired unsolved).
+	DeleteExpiredKeys(ctx context.Context, now time.Time) (deleted, unsolved int, err error)
+	// DeleteVerificationsBefore deletes verification records older than t.
+	DeleteVerificationsBefore(ctx context.Context, t time.Time) (int64, error)
+}

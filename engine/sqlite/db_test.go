@@ -1,0 +1,358 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"captcha/engine"
+	"captcha/engine/service"
+	"captcha/migrations"
+)
+
+func openTestDB(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "data", FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func testApp(t *testing.T, db *DB, appKey string) *service.App {
+	t.Helper()
+	app := &service.App{Name: "test", AppKey: appKey, SecretHash: []byte{1}, Enabled: true,
+		Settings: service.DefaultAppSettings(), CreatedAt: time.UnixMilli(1_700_000_000_000)}
+	if err := db.CreateApp(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func testKey(t *testing.T, db *DB, app *service.App, id string, expires time.Time) *service.Key {
+	t.Helper()
+	k := &service.Key{ID: id, AppID: app.ID, Answer: "ACE234", Options: engine.DefaultOptions(), MaxAttempts: 1,
+		CreatedAt: expires.Add(-time.Minute), ExpiresAt: expires}
+	if err := db.CreateKey(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestOpenSetsPragmasAndMigrates(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "busy_timeout": "5000"} {
+		var got string
+		if err := db.writer.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("writer %s = %s, want %s", pragma, got, want)
+		}
+	}
+	var version int
+	db.reader.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&version)
+	if version != 1 {
+		t.Errorf("schema version %d", version)
+	}
+	if _, err := db.reader.ExecContext(ctx, "DELETE FROM apps"); err == nil {
+		t.Error("the read pool accepted a write")
+	}
+	if err := db.IntegrityCheck(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestReopenKeepsDataAndSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	ctx := context.Background()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := db.ServerSecret(ctx)
+	again, _ := db.ServerSecret(ctx)
+	if len(secret) != 32 || string(secret) != string(again) {
+		t.Fatalf("secret %x then %x", secret, again)
+	}
+	app := testApp(t, db, "k1")
+	db.Close()
+
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if s, _ := db.ServerSecret(ctx); string(s) != string(secret) {
+		t.Error("the secret changed across a reopen")
+	}
+	got, err := db.AppByKey(ctx, "k1")
+	if err != nil || got.ID != app.ID || got.Settings != app.Settings {
+		t.Errorf("app after reopen: %+v, %v", got, err)
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	ctx := context.Background()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.writer.ExecContext(ctx, "INSERT INTO schema_migrations VALUES (9999, '9999_future', 0)")
+	db.Close()
+	_, err = Open(ctx, path)
+	if !errors.Is(err, ErrSchemaTooNew) || !strings.Contains(err.Error(), "9999") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// A failing migration leaves neither its changes nor its record behind.
+func TestFailedMigrationLeavesNothing(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	fsys := fstest.MapFS{
+		"0001_init.sql":   {Data: mustRead(t, "0001_init.sql")},
+		"0002_broken.sql": {Data: []byte("CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")},
+	}
+	if err := migrate(ctx, db.writer, fsys); err == nil {
+		t.Fatal("a broken migration applied")
+	}
+	var n int
+	db.writer.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE name = 'half'").Scan(&n)
+	if n != 0 {
+		t.Error("the broken migration's table exists")
+	}
+	db.writer.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = 2").Scan(&n)
+	if n != 0 {
+		t.Error("the broken migration is recorded")
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := migrations.FS.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestReadMigrationsRejectsBadNames(t *testing.T) {
+	for name, fsys := range map[string]fstest.MapFS{
+		"no number": {"init.sql": {}},
+		"duplicate": {"0001_a.sql": {}, "0001_b.sql": {}},
+		"empty":     {},
+	} {
+		if _, err := readMigrations(fsys); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestKeyRoundTrip(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	app := testApp(t, db, "k1")
+	exp := time.UnixMilli(1_700_000_600_000)
+	want := testKey(t, db, app, "key1", exp)
+	got, err := db.KeyByID(ctx, "key1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AppKey != "k1" || !got.AppEnabled || got.Answer != want.Answer || got.Options != want.Options ||
+		!got.ExpiresAt.Equal(exp) || !got.ImageServedAt.IsZero() {
+		t.Fatalf("got %+v", got)
+	}
+	served := exp.Add(-30 * time.Second)
+	db.MarkKeyServed(ctx, "key1", service.Image, served)
+	db.MarkKeyServed(ctx, "key1", service.Image, served.Add(time.Second)) // first delivery wins
+	got, _ = db.KeyByID(ctx, "key1")
+	if !got.ImageServedAt.Equal(served) || !got.AudioServedAt.IsZero() {
+		t.Fatalf("served at %v / %v", got.ImageServedAt, got.AudioServedAt)
+	}
+	if _, err := db.KeyByID(ctx, "nope"); !errors.Is(err, service.ErrKeyNotFound) {
+		t.Errorf("missing key: %v", err)
+	}
+	if _, err := db.AppByKey(ctx, "nope"); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("missing app: %v", err)
+	}
+}
+
+func TestUpdateKeyWritesOnlyWithoutError(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	app := testApp(t, db, "k1")
+	testKey(t, db, app, "key1", time.UnixMilli(1_700_000_600_000))
+	boom := errors.New("boom")
+	err := db.UpdateKey(ctx, "key1", func(k *service.Key) (*service.Verification, error) {
+		k.Attempts, k.Consumed = 1, true
+		return &service.Verification{AppID: app.ID, Outcome: service.Wrong, Channel: service.NoChannel}, boom
+	})
+	if err != boom {
+		t.Fatalf("got %v", err)
+	}
+	k, _ := db.KeyByID(ctx, "key1")
+	if k.Attempts != 0 || k.Consumed || countRows(t, db, "verifications") != 0 {
+		t.Fatal("a failed update wrote")
+	}
+	err = db.UpdateKey(ctx, "key1", func(k *service.Key) (*service.Verification, error) {
+		k.Attempts, k.Consumed = 1, true
+		return &service.Verification{AppID: app.ID, Outcome: service.Passed, Channel: service.Image,
+			Served: true, ResponseTime: 1500 * time.Millisecond, At: time.UnixMilli(1_700_000_100_000)}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ = db.KeyByID(ctx, "key1")
+	if k.Attempts != 1 || !k.Consumed || countRows(t, db, "verifications") != 1 {
+		t.Fatal("the update was not saved")
+	}
+	if err := db.UpdateKey(ctx, "nope", nil); !errors.Is(err, service.ErrKeyNotFound) {
+		t.Errorf("missing key: %v", err)
+	}
+}
+
+func countRows(t *testing.T, db *DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.reader.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestDeleteExpiredKeysCountsUnsolved(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	app := testApp(t, db, "k1")
+	now := time.UnixMilli(1_700_000_000_000)
+	testKey(t, db, app, "old-unsolved", now.Add(-time.Second))
+	testKey(t, db, app, "old-solved", now.Add(-time.Second))
+	testKey(t, db, app, "live", now.Add(time.Second))
+	db.UpdateKey(ctx, "old-solved", func(k *service.Key) (*service.Verification, error) {
+		k.Consumed = true
+		return nil, nil
+	})
+	deleted, unsolved, err := db.DeleteExpiredKeys(ctx, now)
+	if err != nil || deleted != 2 || unsolved != 1 {
+		t.Fatalf("deleted %d, unsolved %d, %v", deleted, unsolved, err)
+	}
+	if _, err := db.KeyByID(ctx, "live"); err != nil {
+		t.Error("a live key was deleted")
+	}
+}
+
+// More expired keys than one batch holds are all deleted.
+func TestDeleteExpiredKeysInBatches(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	app := testApp(t, db, "k1")
+	now := time.UnixMilli(1_700_000_000_000)
+	_, err := db.writer.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang, max_attempts, created_at, expires_at)
+		SELECT 'k' || i, ?, 'ACE234', 'alnum', 'normal', 240, 80, 'en', 1, 0, ? FROM n`,
+		2*deleteBatch+5, app.ID, millis(now)-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, unsolved, err := db.DeleteExpiredKeys(ctx, now)
+	if err != nil || deleted != 2*deleteBatch+5 || unsolved != deleted || countRows(t, db, "keys") != 0 {
+		t.Fatalf("deleted %d, unsolved %d, %v", deleted, unsolved, err)
+	}
+}
+
+func TestVerificationRetentionAndHourlyStats(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	a, b := testApp(t, db, "a"), testApp(t, db, "b")
+	hour := time.UnixMilli(1_700_000_000_000).Truncate(time.Hour)
+	record := func(app *service.App, at time.Time, o service.Outcome, rt time.Duration) {
+		t.Helper()
+		id := app.AppKey + at.String() + string(o)
+		testKey(t, db, app, id, at.Add(time.Hour))
+		if err := db.UpdateKey(ctx, id, func(*service.Key) (*service.Verification, error) {
+			return &service.Verification{AppID: app.ID, Outcome: o, Channel: service.Image, Served: true, ResponseTime: rt, At: at}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(a, hour.Add(-100*24*time.Hour), service.Passed, time.Second) // past retention
+	record(b, hour.Add(-100*24*time.Hour), service.Passed, time.Second) // past retention
+	record(a, hour.Add(10*time.Minute), service.Passed, 2*time.Second)
+	record(a, hour.Add(20*time.Minute), service.Passed, 4*time.Second)
+	record(a, hour.Add(30*time.Minute), service.Wrong, time.Second)
+	record(a, hour.Add(70*time.Minute), service.Passed, time.Second)
+	record(b, hour.Add(10*time.Minute), service.Passed, time.Second)
+
+	n, err := db.DeleteVerificationsBefore(ctx, hour.Add(-90*24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	got, err := db.VerificationsByHour(ctx, a.ID, hour, hour.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []HourCount{
+		{hour, service.Passed, 2, 3 * time.Second},
+		{hour, service.Wrong, 1, time.Second},
+		{hour.Add(time.Hour), service.Passed, 1, time.Second},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if !got[i].Hour.Equal(want[i].Hour) || got[i].Outcome != want[i].Outcome || got[i].Count != want[i].Count ||
+			got[i].MeanResponse != want[i].MeanResponse {
+			t.Errorf("row %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// The statistics query must use the index, or it slows down as the table grows.
+	var plan strings.Builder
+	rows, _ := db.reader.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT count(*) FROM verifications
+		WHERE app_id = 1 AND created_at >= 0 AND created_at < 1`)
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		rows.Scan(&id, &parent, &unused, &detail)
+		plan.WriteString(detail)
+	}
+	rows.Close()
+	if !strings.Contains(plan.String(), "verifications_by_app_time") {
+		t.Errorf("plan does not use the index: %s", plan.String())
+	}
+}
+
+func TestDeleteAppCascades(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	app := testApp(t, db, "k1")
+	testKey(t, db, app, "key1", time.UnixMilli(1_700_000_600_000))
+	db.UpdateKey(ctx, "key1", func(*service.Key) (*service.Verification, error) {
+		return &service.Verification{AppID: app.ID, Outcome: service.Wrong, Channel: service.NoChannel}, nil
+	})
+	if err := db.SetAppEnabled(ctx, "k1", false); err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := db.KeyByID(ctx, "key1"); k.AppEnabled {
+		t.Error("key of a disabled app reports it enabled")
+	}
+	if err := db.DeleteApp(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if countRows(t, db, "keys")+countRows(t, db, "verifications") != 0 {
+		t.Error("the app's keys or records survived it")
+	}
+	if err := db.DeleteApp(ctx, "k1"); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("second delete: %v", err)
+	}
+	if err := db.SetAppEnabled(ctx, "k1", true); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("enable deleted: %v", err)
+	}
+}

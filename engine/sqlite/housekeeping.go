@@ -1,0 +1,81 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+)
+
+// deleteBatch bounds how many rows one housekeeping statement deletes, so that requests
+// waiting for the writer are not held up for long behind it.
+const deleteBatch = 1000
+
+// DeleteExpiredKeys deletes the keys that expired at or before now, in batches, and counts
+// those that were never used up.
+func (db *DB) DeleteExpiredKeys(ctx context.Context, now time.Time) (deleted, unsolved int, err error) {
+	for {
+		n, u, err := db.deleteExpiredBatch(ctx, now)
+		deleted, unsolved = deleted+n, unsolved+u
+		if err != nil || n < deleteBatch {
+			return deleted, unsolved, err
+		}
+	}
+}
+
+func (db *DB) deleteExpiredBatch(ctx context.Context, now time.Time) (deleted, unsolved int, err error) {
+	rows, err := db.writer.QueryContext(ctx, `DELETE FROM keys WHERE id IN
+		(SELECT id FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?) RETURNING consumed`,
+		millis(now), deleteBatch)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var consumed bool
+		if err := rows.Scan(&consumed); err != nil {
+			return deleted, unsolved, err
+		}
+		deleted++
+		if !consumed {
+			unsolved++
+		}
+	}
+	return deleted, unsolved, rows.Err()
+}
+
+// DeleteVerificationsBefore deletes verification records older than t, app by app so that
+// each batch walks the (app_id, created_at) index instead of the whole table.
+func (db *DB) DeleteVerificationsBefore(ctx context.Context, t time.Time) (int64, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT id FROM apps`)
+	if err != nil {
+		return 0, err
+	}
+	var apps []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		apps = append(apps, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, app := range apps {
+		for {
+			res, err := db.writer.ExecContext(ctx, `DELETE FROM verifications WHERE id IN
+				(SELECT id FROM verifications WHERE app_id = ? AND created_at < ? LIMIT ?)`, app, millis(t), deleteBatch)
+			if err != nil {
+				return total, err
+			}
+			n, _ := res.RowsAffected()
+			total += n
+			if n < deleteBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}

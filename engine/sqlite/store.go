@@ -1,0 +1,258 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"captcha/engine"
+	"captcha/engine/service"
+)
+
+var _ service.Store = (*DB)(nil)
+
+// statements are the queries on the request path, prepared once: preparing costs about as
+// much as running these small statements.
+type statements struct {
+	appByKey, keyByID                    *sql.Stmt // reader
+	createKey, markImage, markAudio      *sql.Stmt // writer
+	keyForUpdate, updateKey, addVerified *sql.Stmt // writer, inside UpdateKey's transaction
+}
+
+const appColumns = `id, name, app_key, secret_hash, enabled, charset, length, difficulty, width, height,
+	lang, key_lifetime_s, max_attempts, created_at`
+
+const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
+	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
+	k.image_served_at, k.audio_served_at`
+
+const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = ?`
+
+func (s *statements) prepare(ctx context.Context, writer, reader *sql.DB) error {
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		db   *sql.DB
+		sql  string
+	}{
+		{&s.appByKey, reader, `SELECT ` + appColumns + ` FROM apps WHERE app_key = ?`},
+		{&s.keyByID, reader, keyByIDQuery},
+		{&s.createKey, writer, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
+			max_attempts, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&s.markImage, writer, `UPDATE keys SET image_served_at = ? WHERE id = ? AND image_served_at IS NULL`},
+		{&s.markAudio, writer, `UPDATE keys SET audio_served_at = ? WHERE id = ? AND audio_served_at IS NULL`},
+		{&s.keyForUpdate, writer, keyByIDQuery},
+		{&s.updateKey, writer, `UPDATE keys SET attempts = ?, consumed = ?, expires_at = ? WHERE id = ?`},
+		{&s.addVerified, writer, `INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
+			VALUES (?, ?, ?, ?, ?)`},
+	} {
+		stmt, err := p.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", p.sql, err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+func (s *statements) close() {
+	for _, st := range []*sql.Stmt{s.appByKey, s.keyByID, s.createKey, s.markImage, s.markAudio,
+		s.keyForUpdate, s.updateKey, s.addVerified} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// ServerSecret returns the seed secret, generating it on first use. INSERT OR IGNORE then
+// SELECT: if two processes start at once, both read the one that was written first.
+func (db *DB) ServerSecret(ctx context.Context) ([]byte, error) {
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	if _, err := db.writer.ExecContext(ctx,
+		`INSERT INTO server_secrets (name, value) VALUES ('seed', ?) ON CONFLICT DO NOTHING`, fresh); err != nil {
+		return nil, err
+	}
+	var secret []byte
+	err := db.writer.QueryRowContext(ctx, `SELECT value FROM server_secrets WHERE name = 'seed'`).Scan(&secret)
+	return secret, err
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
+
+func nullMillis(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(n.Int64)
+}
+
+// CreateApp inserts app and sets its ID.
+func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
+	st := app.Settings
+	res, err := db.writer.ExecContext(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, charset, length,
+		difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(st.Charset), st.Length, string(st.Difficulty),
+		st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second), st.MaxAttempts, millis(app.CreatedAt))
+	if err != nil {
+		return err
+	}
+	app.ID, err = res.LastInsertId()
+	return err
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanApp(row scanner) (*service.App, error) {
+	var a service.App
+	var charset, difficulty, lang string
+	var lifetime, created int64
+	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &charset, &a.Settings.Length,
+		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created)
+	if err != nil {
+		return nil, err
+	}
+	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
+	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
+	a.CreatedAt = fromMillis(created)
+	return &a, nil
+}
+
+// AppByKey returns the app with this appkey, enabled or not.
+func (db *DB) AppByKey(ctx context.Context, appKey string) (*service.App, error) {
+	app, err := scanApp(db.stmts.appByKey.QueryRowContext(ctx, appKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, service.ErrUnknownApp
+	}
+	return app, err
+}
+
+// ListApps returns every app, oldest first.
+func (db *DB) ListApps(ctx context.Context) ([]*service.App, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+appColumns+` FROM apps ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var apps []*service.App
+	for rows.Next() {
+		app, err := scanApp(rows)
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, app)
+	}
+	return apps, rows.Err()
+}
+
+// SetAppEnabled enables or disables an app.
+func (db *DB) SetAppEnabled(ctx context.Context, appKey string, enabled bool) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET enabled = ? WHERE app_key = ?`, enabled, appKey)
+	return oneRow(res, err, service.ErrUnknownApp)
+}
+
+// DeleteApp deletes an app; its keys and verification records go with it (ON DELETE CASCADE).
+func (db *DB) DeleteApp(ctx context.Context, appKey string) error {
+	res, err := db.writer.ExecContext(ctx, `DELETE FROM apps WHERE app_key = ?`, appKey)
+	return oneRow(res, err, service.ErrUnknownApp)
+}
+
+// oneRow turns "no row changed" into notFound.
+func oneRow(res sql.Result, err error, notFound error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound
+	}
+	return nil
+}
+
+// CreateKey inserts a new key.
+func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
+	o := k.Options
+	_, err := db.stmts.createKey.ExecContext(ctx, k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty),
+		o.Width, o.Height, string(o.Lang), k.MaxAttempts, millis(k.CreatedAt), millis(k.ExpiresAt))
+	return err
+}
+
+func scanKey(row scanner) (*service.Key, error) {
+	var k service.Key
+	var charset, difficulty, lang string
+	var created, expires int64
+	var image, audio sql.NullInt64
+	err := row.Scan(&k.ID, &k.AppID, &k.AppKey, &k.AppEnabled, &k.Answer, &charset, &difficulty, &k.Options.Width,
+		&k.Options.Height, &lang, &k.MaxAttempts, &k.Attempts, &k.Consumed, &created, &expires, &image, &audio)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, service.ErrKeyNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.Options.Charset, k.Options.Difficulty, k.Options.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
+	k.Options.Length = utf8.RuneCountInString(k.Answer)
+	k.CreatedAt, k.ExpiresAt = fromMillis(created), fromMillis(expires)
+	k.ImageServedAt, k.AudioServedAt = nullMillis(image), nullMillis(audio)
+	return &k, nil
+}
+
+// KeyByID returns a key with its app's appkey and state.
+func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
+	return scanKey(db.stmts.keyByID.QueryRowContext(ctx, id))
+}
+
+// MarkKeyServed records the first delivery of a key on ch.
+func (db *DB) MarkKeyServed(ctx context.Context, id string, ch service.Channel, at time.Time) error {
+	st := db.stmts.markImage
+	if ch == service.Audio {
+		st = db.stmts.markAudio
+	}
+	_, err := st.ExecContext(ctx, millis(at), id)
+	return err
+}
+
+// UpdateKey runs update on the key inside one transaction of the single writer connection,
+// begun IMMEDIATE, so no other write, from this process or another, interleaves with it.
+func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	k, err := scanKey(tx.StmtContext(ctx, db.stmts.keyForUpdate).QueryRowContext(ctx, id))
+	if err != nil {
+		return err
+	}
+	before := *k
+	v, err := update(k)
+	if err != nil {
+		return err
+	}
+	if k.Attempts != before.Attempts || k.Consumed != before.Consumed || !k.ExpiresAt.Equal(before.ExpiresAt) {
+		if _, err := tx.StmtContext(ctx, db.stmts.updateKey).ExecContext(ctx,
+			k.Attempts, k.Consumed, millis(k.ExpiresAt), k.ID); err != nil {
+			return err
+		}
+	}
+	if v != nil {
+		var responseMS sql.NullInt64
+		if v.Served {
+			responseMS = sql.NullInt64{Int64: v.ResponseTime.Milliseconds(), Valid: true}
+		}
+		if _, err := tx.StmtContext(ctx, db.stmts.addVerified).ExecContext(ctx,
+			v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
