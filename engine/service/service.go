@@ -102,4 +102,3 @@ func (nopObserver) KeyIssued()                      {}
 func (nopObserver) KeyVerified(Outcome)             {}
 func (nopObserver) KeysExpired(int)                 {}
 func (nopObserver) Rendered(Channel, time.Duration) {}
-
