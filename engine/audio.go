@@ -1,19 +1,373 @@
 package engine
 
-import "errors"
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
 
-// voiceBank is a placeholder until the audio challenge lands.
-type voiceBank struct{}
+// Clips are 8-bit mono PCM at 11025 Hz. The band up to 5.5 kHz keeps the consonant cues (s
+// against f, the E-set letters) that telephone-rate 8 kHz loses, and 8 bits are enough
+// because the clip carries deliberate noise far above 8-bit quantisation noise: 11 KB a
+// second, so even a 10-second clip stays under 110 KB.
+const (
+	sampleRate = 11025
+	maxClip    = 10 * sampleRate // the longest clip, in samples, for any answer length
+)
 
-func newVoiceBank() (*voiceBank, error) { return &voiceBank{}, nil }
+// audioStyle holds what one difficulty does to the speech. Every range is drawn per
+// character (or per babble piece) from the seeded generator.
+type audioStyle struct {
+	rate   float64 // playback rate differs by up to this (see glide): tempo and pitch together
+	babble float32 // gain of each of the two babble streams, whose takes are as loud as speech
+	noise  float32 // peak level of the broadband noise
+	// floor is the least speech-to-background ratio of a character, in dB, over its own
+	// span: where the babble happens to be loud, it is ducked to this.
+	floor float64
+}
 
-// ErrNoAudio says that this build cannot speak answers yet.
-var ErrNoAudio = errors.New("audio challenges are not available")
+var audioStyles = map[Difficulty]audioStyle{
+	Easy:   {rate: 0.10, babble: 0.16, noise: 0.03, floor: 8},
+	Normal: {rate: 0.12, babble: 0.22, noise: 0.04, floor: 5},
+	Hard:   {rate: 0.16, babble: 0.30, noise: 0.05, floor: 2},
+}
 
-// Audio returns a WAV clip that speaks answer.
+// Timing, in seconds: ranges are drawn per clip or per gap.
+const (
+	leadIn       = 0.15 // background before the tone, at least
+	toneLength   = 0.22
+	afterTone    = 0.55 // at least, before the first character
+	gapMin       = 0.30 // between characters
+	gapMax       = 0.65
+	gapFloor     = 0.15 // gaps shrink towards this when a long answer would pass maxClip
+	tail         = 0.30 // at least, after the last character
+	timingJitter = 0.15 // added to leadIn, afterTone and tail
+)
+
+// Audio returns a WAV clip that speaks answer in o.Lang over a babble of other speech.
+// Every random choice comes from seed, so the same answer, seed and options give the same
+// bytes.
 func (r *Renderer) Audio(answer string, seed Seed, o Options) ([]byte, error) {
 	if err := checkAnswer(answer, o); err != nil {
 		return nil, err
 	}
-	return nil, ErrNoAudio
+	return r.voices.speak([]rune(answer), seed, o)
+}
+
+// placedTake is one character's take and where and how it is played.
+type placedTake struct {
+	take
+	at   int        // first output sample
+	step [2]float64 // input samples per output sample, at the first and the last
+	gain float32
+}
+
+// clip is the plan of one clip: where everything goes, drawn before any sample is mixed,
+// so that the length is known (and bounded) up front and tests can mix the layers apart.
+type clip struct {
+	n         int    // samples, even
+	tone      [2]int // first and last+1 sample of the lead-in tone
+	toneFreq  float64
+	takes     []placedTake
+	noiseSeed uint64
+	rng       *rand.Rand // the rest of the seeded stream, for the babble
+}
+
+func (b *voiceBank) speak(text []rune, seed Seed, o Options) ([]byte, error) {
+	var takes [MaxLength]placedTake
+	c, err := b.plan(text, seed, o, takes[:0])
+	if err != nil {
+		return nil, err
+	}
+	mp := b.mix(c.n)
+	defer b.putMix(mp)
+	mix := *mp
+	st := audioStyles[o.Difficulty]
+	b.addBackground(mix, &c, o)
+	b.addSpeech(mix, &c, st)
+	out := make([]byte, wavHeaderSize+c.n)
+	writeWAVHeader(out, c.n)
+	quantize(out[wavHeaderSize:], mix, c.noiseSeed, st.noise)
+	return out, nil
+}
+
+// plan draws the clip's timing, takes, rates and gains, appending the takes to takes.
+func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) (clip, error) {
+	lang := b.langs[o.Lang]
+	st := audioStyles[o.Difficulty]
+	// The clip draws from its own stream, so that nothing learnt from the image drawn with
+	// the same seed (its fonts, its layout) says anything about the clip, and back.
+	rng := rand.New(rand.NewChaCha8(sha256.Sum256(append(seed[:], "audio"...))))
+	secs := func(s float64) int { return int(s * sampleRate) }
+	jitter := func(s float64) int { return secs(s + timingJitter*rng.Float64()) }
+
+	var gaps [MaxLength]int
+	toneAt := jitter(leadIn)
+	c := clip{tone: [2]int{toneAt, toneAt + secs(toneLength)}, toneFreq: 660 + 220*rng.Float64(), rng: rng}
+	at := c.tone[1] + jitter(afterTone)
+	speech, gapSum := 0, 0
+	for i, ch := range text {
+		versions := lang.takes[ch]
+		t := placedTake{
+			take: versions[rng.IntN(len(versions))],
+			step: glide(rng, st.rate),
+			gain: 0.75 + 0.25*rng.Float32(),
+		}
+		speech += t.length()
+		if i > 0 {
+			gaps[i] = secs(gapMin + (gapMax-gapMin)*rng.Float64())
+			gapSum += gaps[i]
+		}
+		takes = append(takes, t)
+	}
+	end := jitter(tail)
+	// A long answer of long characters spoken slowly could pass maxClip: shrink the gaps,
+	// never below gapFloor. Samples and rate bounds make that floor enough for MaxLength
+	// characters (TestAudioLengthAndSize checks the worst case).
+	if total := at + speech + gapSum + end; total > maxClip && gapSum > 0 {
+		floor := secs(gapFloor) * (len(text) - 1)
+		scale := max(float64(gapSum-(total-maxClip)), float64(floor)) / float64(gapSum)
+		for i := range gaps {
+			gaps[i] = int(float64(gaps[i]) * scale)
+		}
+	}
+	for i := range takes {
+		at += gaps[i]
+		takes[i].at = at
+		at += takes[i].length()
+	}
+	c.takes = takes
+	c.noiseSeed = rng.Uint64()
+	c.n = at + end
+	c.n += c.n & 1 // an even data chunk needs no RIFF pad byte
+	if c.n > maxClip {
+		return clip{}, fmt.Errorf("audio: %d characters make a %.1f s clip", len(text), float64(c.n)/sampleRate)
+	}
+	return c, nil
+}
+
+// addBackground adds two streams of babble over the whole of mix; the noise comes last, in
+// quantize.
+func (b *voiceBank) addBackground(mix []float32, c *clip, o Options) {
+	for range 2 {
+		b.addBabble(mix, c.rng, b.langs[o.Lang], charsets[o.Charset], audioStyles[o.Difficulty].babble)
+	}
+}
+
+// addSpeech adds the lead-in tone and the answer's takes to mix, which holds the babble.
+// Under a character whose ratio to the background (babble and the noise quantize will add)
+// would fall below st.floor dB, the babble is ducked to that ratio first: its level is
+// random, and a quiet take under a loud stretch of it would be lost.
+func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
+	addTone(mix[c.tone[0]:c.tone[1]], c.toneFreq)
+	for i := range c.takes {
+		t := &c.takes[i]
+		n := t.length()
+		babble := energy(mix[t.at : t.at+n])
+		noise := noisePower(st.noise) * float64(n)
+		// Resampling keeps a take's mean square, so its energy here is known without
+		// rendering it apart.
+		speech := float64(t.power) * float64(t.gain*t.gain) * float64(n)
+		if want := speech / math.Pow(10, st.floor/10); babble+noise > want && babble > 0 {
+			duck(mix, t.at, t.at+n, float32(math.Sqrt(max(want-noise, 0)/babble)))
+		}
+		b.addResampled(mix[t.at:], t)
+	}
+}
+
+// energy is the sum of squares of x. Four partial sums let the additions overlap instead
+// of each waiting for the one before.
+func energy(x []float32) float64 {
+	var s [4]float32
+	for len(x) >= 4 {
+		s[0] += x[0] * x[0]
+		s[1] += x[1] * x[1]
+		s[2] += x[2] * x[2]
+		s[3] += x[3] * x[3]
+		x = x[4:]
+	}
+	for _, v := range x {
+		s[0] += v * v
+	}
+	return float64(s[0]) + float64(s[1]) + float64(s[2]) + float64(s[3])
+}
+
+// duck scales mix[from:to] by k, with 20 ms ramps outside that span so that the change
+// does not click. Gaps between characters are longer than two ramps.
+func duck(mix []float32, from, to int, k float32) {
+	const ramp = sampleRate / 50
+	for i := max(from-ramp, 0); i < min(to+ramp, len(mix)); i++ {
+		g := k
+		if d := max(from-i, i-to+1); d > 0 {
+			f := float32(d) / ramp
+			g = k + (1-k)*f
+		}
+		mix[i] *= g
+	}
+}
+
+// minRate is the least a character's playback rate differs from the stored take's: a
+// take played within a few percent of its own rate still matches its stored samples
+// closely (normalised correlation above 0.9), which would let a script find it by sliding
+// every take over the clip.
+const minRate = 0.06
+
+// glide draws the playback rate at a take's start and at its end, both faster or both
+// slower than stored by minRate to maxRate. A rate that changes along the take leaves no
+// single rate at which the stored take lines up with the clip; a listener hears a slight
+// rise or fall of pitch, as in natural speech.
+func glide(rng *rand.Rand, maxRate float64) [2]float64 {
+	sign := float64(1 - 2*rng.IntN(2))
+	rate := func() float64 { return 1 + sign*(minRate+(maxRate-minRate)*rng.Float64()) }
+	return [2]float64{rate(), rate()}
+}
+
+// length is how many output samples the take lasts at its gliding rate.
+func (t *placedTake) length() int {
+	return int(float64(len(t.pcm)-1)/((t.step[0]+t.step[1])/2)) + 1
+}
+
+// addResampled adds the take, its rate gliding from t.step[0] to t.step[1] (tempo and
+// pitch move together), to dst with Catmull-Rom cubic interpolation: a linear one dulls
+// the consonants and repeating samples adds aliasing buzz.
+func (b *voiceBank) addResampled(dst []float32, t *placedTake) {
+	u := &b.ulaw
+	take := t.pcm
+	last := len(take) - 1
+	at := func(i int) float32 { return u[take[min(max(i, 0), last)]] }
+	n := min(t.length(), len(dst))
+	dst = dst[:n]
+	// The position and the step are 32.32 fixed point: integer adds per sample instead of
+	// float adds and a float-to-int conversion.
+	const one = 1 << 32
+	step := int64(t.step[0] * one)
+	var slope int64
+	if n > 1 {
+		slope = int64((t.step[1] - t.step[0]) * one / float64(n-1))
+	}
+	var pos int64
+	for j := range dst {
+		i := int(pos >> 32)
+		f := float32(pos&(one-1)) * (1.0 / one)
+		pos += step
+		step += slope
+		var p0, p1, p2, p3 float32
+		if i >= 1 && i+2 <= last {
+			q := take[i-1 : i+3 : i+3]
+			p0, p1, p2, p3 = u[q[0]], u[q[1]], u[q[2]], u[q[3]]
+		} else {
+			p0, p1, p2, p3 = at(i-1), at(i), at(i+1), at(i+2)
+		}
+		v := p1 + 0.5*f*(p2-p0+f*(2*p0-5*p1+4*p2-p3+f*(3*(p1-p2)+p3-p0)))
+		dst[j] += t.gain * v
+	}
+}
+
+// addBabble fills dst with one stream of other characters' takes played backwards,
+// overlapping one another: it sounds like speech and has its spectrum and rhythm, so it
+// hides where characters start and foils matching a take against the clip, yet a listener
+// hears no extra character. Pieces play at their own rate, which keeps the stream cheap.
+func (b *voiceBank) addBabble(dst []float32, rng *rand.Rand, lang *language, alphabet []rune, level float32) {
+	u := &b.ulaw
+	pos := -rng.IntN(sampleRate / 2)
+	for pos < len(dst) {
+		versions := lang.takes[alphabet[rng.IntN(len(alphabet))]]
+		take := versions[rng.IntN(len(versions))].pcm
+		gain := level * (0.5 + 0.5*rng.Float32())
+		if start, end := max(pos, 0), min(pos+len(take), len(dst)); start < end {
+			// Backwards: output sample start+k is take[len-1-(start+k-pos)].
+			seg := dst[start:end]
+			src := take[len(take)-(start-pos)-len(seg) : len(take)-(start-pos)]
+			for k := range seg {
+				seg[k] += gain * u[src[len(src)-1-k]]
+			}
+		}
+		// The next piece starts before this one ends (overlap) or a little after (gap).
+		pos += len(take) * (60 + rng.IntN(55)) / 100
+	}
+}
+
+// addTone adds the lead-in beep with raised-cosine edges, so that it does not click.
+// A two-term recurrence generates the sine without a math.Sin per sample.
+func addTone(dst []float32, freq float64) {
+	w := 2 * math.Pi * freq / sampleRate
+	k := 2 * math.Cos(w)
+	s1, s2 := math.Sin(-w), math.Sin(-2*w)
+	edge := len(dst) / 8
+	for i := range dst {
+		s := k*s1 - s2
+		s2, s1 = s1, s
+		env := 0.5
+		if i < edge {
+			env *= 0.5 - 0.5*math.Cos(math.Pi*float64(i)/float64(edge))
+		} else if j := len(dst) - 1 - i; j < edge {
+			env *= 0.5 - 0.5*math.Cos(math.Pi*float64(j)/float64(edge))
+		}
+		dst[i] += float32(env * s)
+	}
+}
+
+// quantize writes mix plus a gently low-passed white noise as unsigned 8-bit PCM, clipping
+// at full scale. The noise fills what the babble leaves silent and dithers the
+// quantisation, with less hiss than white noise for the same masking. It is added here
+// rather than in a pass of its own because a pass over the clip costs as much as the
+// arithmetic; addSpeech counts its power (noisePower) when it keeps speech above the
+// background. One hash of a counter (a splitmix64 finaliser) gives four 16-bit samples and
+// the low-pass is the mean of two neighbours, so no sample waits on the arithmetic of the
+// one before: a generator and a filter with state per sample took a quarter of the time of
+// a whole clip.
+func quantize(dst []byte, mix []float32, seed uint64, level float32) {
+	scale := level / 2 / (1 << 15)
+	var w, prev [4]float32
+	for i := 0; i < len(mix); i += 4 {
+		h := (seed + uint64(i)) * 0x9e3779b97f4a7c15
+		h = (h ^ h>>30) * 0xbf58476d1ce4e5b9
+		h ^= h >> 31
+		prev[0], w[0] = w[3], float32(int16(h))*scale
+		prev[1], w[1] = w[0], float32(int16(h>>16))*scale
+		prev[2], w[2] = w[1], float32(int16(h>>32))*scale
+		prev[3], w[3] = w[2], float32(int16(h>>48))*scale
+		m, d := mix[i:min(i+4, len(mix))], dst[i:min(i+4, len(dst))]
+		for k := range min(len(m), len(d)) {
+			// Integer clamping: min and max on floats carry NaN rules that cost a branch each.
+			s := int32((m[k]+w[k]+prev[k])*127 + 128.5)
+			if s < 0 {
+				s = 0
+			} else if s > 255 {
+				s = 255
+			}
+			d[k] = byte(s)
+		}
+	}
+}
+
+// noisePower is the mean square of quantize's noise: each value is the sum of two
+// independent uniforms on ±level/2, each of variance level²/12.
+func noisePower(level float32) float64 { return float64(level) * float64(level) / 6 }
+
+const wavHeaderSize = 44
+
+// writeWAVHeader writes the canonical 44-byte RIFF header of 8-bit mono PCM at sampleRate
+// for n samples into dst. go-audio/wav's Encoder writes each sample with its own
+// binary.Write (an allocation each, about 2 ms for a clip), needs an io.WriteSeeker and
+// starts with a one-minute buffer (660 KB at this rate): alone it would miss both the
+// speed and the allocation goal, so the engine writes the header itself and the tests
+// decode every clip with go-audio/wav to prove the format (BenchmarkWAVEncoding measures
+// both ways).
+func writeWAVHeader(dst []byte, n int) {
+	le := binary.LittleEndian
+	copy(dst[0:], "RIFF")
+	le.PutUint32(dst[4:], uint32(36+n))
+	copy(dst[8:], "WAVEfmt ")
+	le.PutUint32(dst[16:], 16) // fmt chunk size
+	le.PutUint16(dst[20:], 1)  // PCM
+	le.PutUint16(dst[22:], 1)  // mono
+	le.PutUint32(dst[24:], sampleRate)
+	le.PutUint32(dst[28:], sampleRate) // bytes per second: one byte per sample
+	le.PutUint16(dst[32:], 1)          // block align
+	le.PutUint16(dst[34:], 8)          // bits per sample
+	copy(dst[36:], "data")
+	le.PutUint32(dst[40:], uint32(n))
 }

@@ -1,0 +1,136 @@
+package engine
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"captcha/engine/voices"
+)
+
+// spokenCharsets lists, per language, the charsets whose every character must have samples.
+// Options.Validate keeps hangul to Korean.
+var spokenCharsets = map[Lang][]Charset{
+	English: {Alnum, Digits},
+	Korean:  {Alnum, Digits, Hangul},
+}
+
+// voiceBank holds the embedded samples, still mu-law encoded: one byte per sample is a
+// quarter of the memory of decoded float32, and a 256-entry table decodes a sample about as
+// fast as an int16 would convert.
+type voiceBank struct {
+	langs map[Lang]*language
+	ulaw  [256]float32
+	mixes sync.Pool // *[]float32 scratch of one clip
+}
+
+// language holds, for every character, one take per speaker, in the same speaker order.
+type language struct {
+	speakers []string
+	takes    map[rune][]take
+}
+
+// take is one speaker's sample of one character.
+type take struct {
+	pcm   []byte  // mu-law
+	power float32 // mean square, to keep each character above the background
+}
+
+func newVoiceBank() (*voiceBank, error) {
+	b := &voiceBank{langs: make(map[Lang]*language)}
+	for i := range b.ulaw {
+		b.ulaw[i] = float32(ulawDecode(byte(i))) / 32768
+	}
+	for _, l := range []Lang{English, Korean} {
+		lang, err := b.loadLanguage(voices.FS, string(l))
+		if err != nil {
+			return nil, err
+		}
+		for _, cs := range spokenCharsets[l] {
+			for _, r := range charsets[cs] {
+				if len(lang.takes[r]) != len(lang.speakers) {
+					return nil, fmt.Errorf("voices/%s: %q of the %s charset has %d of %d speakers",
+						l, r, cs, len(lang.takes[r]), len(lang.speakers))
+				}
+			}
+		}
+		b.langs[l] = lang
+	}
+	return b, nil
+}
+
+// loadLanguage reads dir/SPEAKER/XXXX.ul files, XXXX being a code point in hex.
+func (b *voiceBank) loadLanguage(fsys fs.FS, dir string) (*language, error) {
+	speakers, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	lang := &language{takes: make(map[rune][]take)}
+	for _, sp := range speakers {
+		if !sp.IsDir() {
+			continue
+		}
+		lang.speakers = append(lang.speakers, sp.Name())
+		files, err := fs.ReadDir(fsys, path.Join(dir, sp.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			name := path.Join(dir, sp.Name(), f.Name())
+			hex, ok := strings.CutSuffix(f.Name(), ".ul")
+			cp, err := strconv.ParseUint(hex, 16, 32)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("voices/%s: not a code point sample", name)
+			}
+			data, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, err
+			}
+			// Four samples is the least the cubic interpolation of a take can work on.
+			if len(data) < 4 {
+				return nil, fmt.Errorf("voices/%s: empty sample", name)
+			}
+			var sum float64
+			for _, u := range data {
+				v := float64(b.ulaw[u])
+				sum += v * v
+			}
+			t := take{pcm: data, power: float32(sum / float64(len(data)))}
+			lang.takes[rune(cp)] = append(lang.takes[rune(cp)], t)
+		}
+	}
+	if len(lang.speakers) == 0 {
+		return nil, fmt.Errorf("voices/%s: no speakers", dir)
+	}
+	return lang, nil
+}
+
+// ulawDecode expands a G.711 mu-law byte to 16-bit linear PCM.
+func ulawDecode(u byte) int16 {
+	u = ^u
+	exp := (u >> 4) & 7
+	mag := (int32(u&0x0f)<<3 + 0x84) << exp
+	if u&0x80 != 0 {
+		return int16(0x84 - mag)
+	}
+	return int16(mag - 0x84)
+}
+
+// mix returns a zeroed scratch buffer of n samples; give it back with putMix.
+func (b *voiceBank) mix(n int) *[]float32 {
+	m, _ := b.mixes.Get().(*[]float32)
+	if m == nil {
+		m = new([]float32)
+	}
+	if cap(*m) < n {
+		*m = make([]float32, n)
+	}
+	*m = (*m)[:n]
+	clear(*m)
+	return m
+}
+
+func (b *voiceBank) putMix(m *[]float32) { b.mixes.Put(m) }
