@@ -82,10 +82,8 @@ func (s *Service) CreateApp(ctx context.Context, name string, settings AppSettin
 		return nil, "", err
 	}
 	key := make([]byte, appKeyBytes)
-	secret := make([]byte, secretBytes)
 	rand.Read(key)
-	rand.Read(secret)
-	secretText := base64.RawURLEncoding.EncodeToString(secret)
+	secretText := newSecret()
 	app := &App{
 		Name:       name,
 		AppKey:     hex.EncodeToString(key),
@@ -110,6 +108,13 @@ func validAppName(name string) bool {
 		}
 	}
 	return true
+}
+
+// newSecret draws an app secret; CreateApp and RotateSecret store only its hash.
+func newSecret() string {
+	secret := make([]byte, secretBytes)
+	rand.Read(secret)
+	return base64.RawURLEncoding.EncodeToString(secret)
 }
 
 // hashSecret is a plain SHA-256: the secret is 256 random bits, so there is nothing for a

@@ -20,6 +20,11 @@ type Store interface {
 	ListApps(ctx context.Context) ([]*App, error)
 	SetAppEnabled(ctx context.Context, appKey string, enabled bool) error
 	DeleteApp(ctx context.Context, appKey string) error
+	// For operators (manage.go): look an app up by ID, change its name and settings, or
+	// replace its secret's hash.
+	AppByID(ctx context.Context, id int64) (*App, error)
+	UpdateApp(ctx context.Context, id int64, name string, settings AppSettings) error
+	SetAppSecret(ctx context.Context, id int64, secretHash []byte) error
 
 	CreateKey(ctx context.Context, k *Key) error
 	KeyByID(ctx context.Context, id string) (*Key, error)
@@ -36,4 +41,7 @@ type Store interface {
 	DeleteExpiredKeys(ctx context.Context, now time.Time) (deleted, unsolved int, err error)
 	// DeleteVerificationsBefore deletes verification records older than t.
 	DeleteVerificationsBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// Stats aggregates by hour what happened in the window (stats.go).
+	Stats(ctx context.Context, w StatsWindow) (*StatsData, error)
 }

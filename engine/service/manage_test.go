@@ -1,0 +1,107 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"captcha/engine"
+	"captcha/engine/service"
+)
+
+func TestUpdateApp(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, 1)
+	old := f.key(t, app)
+
+	s := service.DefaultAppSettings()
+	s.Charset, s.Length, s.Lang, s.KeyLifetime, s.MaxAttempts = engine.Hangul, 4, engine.Korean, time.Hour, 3
+	got, err := f.svc.UpdateApp(ctx, app.ID, "  shop 2 ", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "shop 2" || got.Settings != s || got.AppKey != app.AppKey {
+		t.Errorf("updated to %+v", got)
+	}
+	if k := f.key(t, got); k.Options.Charset != engine.Hangul || k.MaxAttempts != 3 {
+		t.Errorf("a new key was issued with %+v", k)
+	}
+	// A key issued before the change keeps its own options.
+	if _, err := f.svc.Verify(ctx, got, old.ID, old.Answer, service.NoChannel); err != nil {
+		t.Errorf("the older key: %v", err)
+	}
+}
+
+// An invalid value is refused with the field it concerns, and changes nothing.
+func TestUpdateAppRefusesInvalidSettings(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, 1)
+	for _, tc := range []struct {
+		field  string
+		change func(*service.AppSettings)
+	}{
+		{"length", func(s *service.AppSettings) { s.Length = engine.MaxLength + 1 }},
+		{"width", func(s *service.AppSettings) { s.Width = 10 }},
+		{"lang", func(s *service.AppSettings) { s.Charset = engine.Hangul }},
+		{"lifetime", func(s *service.AppSettings) { s.KeyLifetime = service.MaxKeyLifetime + time.Second }},
+		{"attempts", func(s *service.AppSettings) { s.MaxAttempts = service.MaxAttemptsLimit + 1 }},
+	} {
+		s := service.DefaultAppSettings()
+		tc.change(&s)
+		_, err := f.svc.UpdateApp(ctx, app.ID, "renamed", s)
+		var fe *engine.FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: got %v", tc.field, err)
+		}
+	}
+	if _, err := f.svc.UpdateApp(ctx, app.ID, " ", service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
+		t.Errorf("blank name: %v", err)
+	}
+	if _, err := f.svc.UpdateApp(ctx, 9999, "x", service.DefaultAppSettings()); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("unknown app: %v", err)
+	}
+	if got, _ := f.svc.AppByID(ctx, app.ID); got.Name != app.Name || got.Settings != app.Settings {
+		t.Errorf("a refused update changed the app: %+v", got)
+	}
+}
+
+func TestRotateSecret(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app, old, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := f.svc.RotateSecret(ctx, app.ID)
+	if err != nil || secret == old || len(secret) != len(old) {
+		t.Fatalf("rotated %q (was %q): %v", secret, old, err)
+	}
+	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
+		t.Errorf("the old secret: %v", err)
+	}
+	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+		t.Errorf("the new secret: %v", err)
+	}
+	if _, err := f.svc.RotateSecret(ctx, 9999); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("unknown app: %v", err)
+	}
+}
+
+func TestEnsureDemoApp(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.svc.DemoApp(ctx); !errors.Is(err, service.ErrUnknownApp) {
+		t.Fatalf("before: %v", err)
+	}
+	app, created, err := f.svc.EnsureDemoApp(ctx)
+	if err != nil || !created || app.Name != service.DemoAppName || !app.Enabled {
+		t.Fatalf("first: %+v %v %v", app, created, err)
+	}
+	again, created, err := f.svc.EnsureDemoApp(ctx)
+	if err != nil || created || again.ID != app.ID {
+		t.Fatalf("second: %+v %v %v", again, created, err)
+	}
+}

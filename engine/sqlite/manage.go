@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"captcha/engine/service"
+)
+
+// The app queries of the admin UI, off the request path of the APIs: not prepared.
+
+// AppByID returns the app with this ID, enabled or not.
+func (db *DB) AppByID(ctx context.Context, id int64) (*service.App, error) {
+	app, err := scanApp(db.reader.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, service.ErrUnknownApp
+	}
+	return app, err
+}
+
+// UpdateApp replaces an app's name and settings.
+func (db *DB) UpdateApp(ctx context.Context, id int64, name string, st service.AppSettings) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET name = ?, charset = ?, length = ?, difficulty = ?,
+		width = ?, height = ?, lang = ?, key_lifetime_s = ?, max_attempts = ? WHERE id = ?`,
+		name, string(st.Charset), st.Length, string(st.Difficulty), st.Width, st.Height, string(st.Lang),
+		int64(st.KeyLifetime/time.Second), st.MaxAttempts, id)
+	return oneRow(res, err, service.ErrUnknownApp)
+}
+
+// SetAppSecret replaces the hash of an app's secret.
+func (db *DB) SetAppSecret(ctx context.Context, id int64, secretHash []byte) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET secret_hash = ? WHERE id = ?`, secretHash, id)
+	return oneRow(res, err, service.ErrUnknownApp)
+}
