@@ -29,9 +29,9 @@ type audioStyle struct {
 }
 
 var audioStyles = map[Difficulty]audioStyle{
-	Easy:   {rate: 0.10, babble: 0.16, noise: 0.03, floor: 8},
-	Normal: {rate: 0.12, babble: 0.22, noise: 0.04, floor: 5},
-	Hard:   {rate: 0.16, babble: 0.30, noise: 0.05, floor: 2},
+	Easy:   {rate: 0.10, babble: 0.14, noise: 0.03, floor: 9},
+	Normal: {rate: 0.12, babble: 0.20, noise: 0.04, floor: 6},
+	Hard:   {rate: 0.16, babble: 0.28, noise: 0.05, floor: 3},
 }
 
 // Timing, in seconds: ranges are drawn per clip or per gap.
