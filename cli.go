@@ -26,6 +26,7 @@ const usage = `usage: captcha [command] [flags]
 
 commands:
   serve   run the CAPTCHA server (the default)
+  app     create, list, disable, enable or delete applications (run "captcha app help")
   gen     write sample challenges to a directory
 
 Every command takes -config FILE and -data DIR. Run "captcha COMMAND -h" for its flags.`
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch name {
 	case "serve":
 		return runServe(ctx, args, stdout, stderr)
+	case "app":
+		return runApp(ctx, args, stdout, stderr)
 	case "gen":
 		return runGen(ctx, args, stdout, stderr)
 	case "help":

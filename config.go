@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -15,9 +17,15 @@ import (
 // Config is everything the server can be told. Its sources, weakest first: DefaultConfig,
 // the TOML file, CAPTCHA_* environment variables, command-line flags.
 type Config struct {
-	Listen  string    `toml:"listen"`
-	DataDir string    `toml:"data_dir"`
-	Log     LogConfig `toml:"log"`
+	Listen  string `toml:"listen"`
+	DataDir string `toml:"data_dir"`
+	// TrustedProxies are the addresses or CIDR networks of reverse proxies whose
+	// X-Forwarded-For header gives the client's address. Empty: the header is ignored.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// RetentionDays is how long verification records are kept for statistics.
+	RetentionDays int          `toml:"retention_days"`
+	Log           LogConfig    `toml:"log"`
+	Limits        LimitsConfig `toml:"limits"`
 }
 
 // LogConfig says how the server logs.
@@ -26,12 +34,34 @@ type LogConfig struct {
 	Level  string `toml:"level"`  // debug, info, warn or error
 }
 
-// DefaultConfig is what `go run .` serves with: no file needed.
+// LimitsConfig are the abuse limits: rates per second and bursts. Issuance and verification
+// come from a customer's backend, so they are limited per app; image and sound fetches come
+// from end users' browsers, so they are limited per client IP.
+type LimitsConfig struct {
+	Enabled        bool    `toml:"enabled"`
+	AppIssueRate   float64 `toml:"app_issue_rate"`
+	AppIssueBurst  int     `toml:"app_issue_burst"`
+	AppVerifyRate  float64 `toml:"app_verify_rate"`
+	AppVerifyBurst int     `toml:"app_verify_burst"`
+	IPFetchRate    float64 `toml:"ip_fetch_rate"`
+	IPFetchBurst   int     `toml:"ip_fetch_burst"`
+}
+
+// DefaultConfig is what `go run .` serves with: no file needed. The limits are far above
+// what a busy site sends (a login page at 200 sign-ins a second, a carrier-grade NAT with
+// many users behind one address) and far below what would starve other apps of CPU.
 func DefaultConfig() Config {
 	return Config{
-		Listen:  ":8080",
-		DataDir: "./data",
-		Log:     LogConfig{Format: "text", Level: "info"},
+		Listen:        ":8080",
+		DataDir:       "./data",
+		RetentionDays: 90,
+		Log:           LogConfig{Format: "text", Level: "info"},
+		Limits: LimitsConfig{
+			Enabled:      true,
+			AppIssueRate: 200, AppIssueBurst: 400,
+			AppVerifyRate: 200, AppVerifyBurst: 400,
+			IPFetchRate: 20, IPFetchBurst: 100,
+		},
 	}
 }
 
@@ -60,7 +90,64 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.Log.Level); err != nil {
 		return &ConfigError{"log.level", c.Log.Level, "debug, info, warn or error"}
 	}
+	if c.RetentionDays < 1 || c.RetentionDays > maxRetentionDays {
+		return &ConfigError{"retention_days", strconv.Itoa(c.RetentionDays), fmt.Sprintf("1 to %d", maxRetentionDays)}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := parseNetwork(p); err != nil {
+			return &ConfigError{"trusted_proxies", p, "IP addresses or CIDR networks such as 10.0.0.0/8"}
+		}
+	}
+	l := c.Limits
+	for _, r := range []struct {
+		key   string
+		value float64
+	}{{"limits.app_issue_rate", l.AppIssueRate}, {"limits.app_verify_rate", l.AppVerifyRate}, {"limits.ip_fetch_rate", l.IPFetchRate}} {
+		if !(r.value > 0 && r.value <= maxLimit) { // also false for NaN
+			return &ConfigError{r.key, strconv.FormatFloat(r.value, 'g', -1, 64), fmt.Sprintf("requests per second, above 0 and at most %d", maxLimit)}
+		}
+	}
+	for _, b := range []struct {
+		key   string
+		value int
+	}{{"limits.app_issue_burst", l.AppIssueBurst}, {"limits.app_verify_burst", l.AppVerifyBurst}, {"limits.ip_fetch_burst", l.IPFetchBurst}} {
+		if b.value < 1 || b.value > maxLimit {
+			return &ConfigError{b.key, strconv.Itoa(b.value), fmt.Sprintf("1 to %d requests", maxLimit)}
+		}
+	}
 	return nil
+}
+
+const (
+	maxRetentionDays = 3650
+	maxLimit         = 1_000_000
+)
+
+// parseNetwork reads a CIDR network, or a single address as a network of one.
+func parseNetwork(s string) (*net.IPNet, error) {
+	if _, n, err := net.ParseCIDR(s); err == nil {
+		return n, nil
+	}
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return nil, fmt.Errorf("%q is neither an IP address nor a CIDR network", s)
+	}
+	bits := 128
+	if ip4 := ip.To4(); ip4 != nil {
+		ip, bits = ip4, 32
+	}
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+}
+
+// trustedNetworks parses TrustedProxies, which Validate has checked.
+func (c Config) trustedNetworks() []*net.IPNet {
+	var nets []*net.IPNet
+	for _, p := range c.TrustedProxies {
+		if n, err := parseNetwork(p); err == nil {
+			nets = append(nets, n)
+		}
+	}
+	return nets
 }
 
 // envVars maps each CAPTCHA_* variable to the key it sets. Every key in the TOML file has
@@ -74,6 +161,57 @@ var envVars = []struct {
 	{"CAPTCHA_DATA", "data_dir", func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"CAPTCHA_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
 	{"CAPTCHA_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"CAPTCHA_TRUSTED_PROXIES", "trusted_proxies", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+		return nil
+	}},
+	{"CAPTCHA_RETENTION_DAYS", "retention_days", intVar(func(c *Config) *int { return &c.RetentionDays })},
+	{"CAPTCHA_RATE_LIMITS", "limits.enabled", func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "on", "true", "1":
+			c.Limits.Enabled = true
+		case "off", "false", "0":
+			c.Limits.Enabled = false
+		default:
+			return &ConfigError{"limits.enabled", v, "on or off"}
+		}
+		return nil
+	}},
+	{"CAPTCHA_LIMIT_APP_ISSUE_RATE", "limits.app_issue_rate", floatVar(func(c *Config) *float64 { return &c.Limits.AppIssueRate })},
+	{"CAPTCHA_LIMIT_APP_ISSUE_BURST", "limits.app_issue_burst", intVar(func(c *Config) *int { return &c.Limits.AppIssueBurst })},
+	{"CAPTCHA_LIMIT_APP_VERIFY_RATE", "limits.app_verify_rate", floatVar(func(c *Config) *float64 { return &c.Limits.AppVerifyRate })},
+	{"CAPTCHA_LIMIT_APP_VERIFY_BURST", "limits.app_verify_burst", intVar(func(c *Config) *int { return &c.Limits.AppVerifyBurst })},
+	{"CAPTCHA_LIMIT_IP_FETCH_RATE", "limits.ip_fetch_rate", floatVar(func(c *Config) *float64 { return &c.Limits.IPFetchRate })},
+	{"CAPTCHA_LIMIT_IP_FETCH_BURST", "limits.ip_fetch_burst", intVar(func(c *Config) *int { return &c.Limits.IPFetchBurst })},
+}
+
+// intVar and floatVar parse a number into the field field returns; a value that is not a
+// number is reported by loadConfig with the variable's name.
+func intVar(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func floatVar(field func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number", v)
+		}
+		*field(c) = f
+		return nil
+	}
 }
 
 // loadConfig builds the configuration from its sources; getenv is os.Getenv outside tests.

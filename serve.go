@@ -5,10 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
+	"captcha/engine"
+	"captcha/engine/service"
+	"captcha/engine/sqlite"
 	"captcha/web"
 )
 
@@ -32,19 +37,54 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := newLogger(cfg.Log, stderr)
 
+	renderer, err := engine.NewRenderer()
+	if err != nil {
+		return err
+	}
+	metrics := web.NewMetrics()
+	svc, db, err := openService(ctx, cfg, renderer, service.Options{Observer: metrics, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer db.Close() // after the server and housekeeping have stopped, below
+	if apps, err := svc.Apps(ctx); err == nil && len(apps) == 0 {
+		log.Warn("no applications yet: create one with `captcha app create -name NAME` (same -data and -config)")
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           web.New(web.Options{Logger: log}),
+		Handler: web.New(web.Options{
+			Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
+			Limits: web.Limits{
+				Enabled:   cfg.Limits.Enabled,
+				AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
+				AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
+				IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+			},
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	housekeeping, stopHousekeeping := context.WithCancel(context.WithoutCancel(ctx))
+	housekept := make(chan struct{})
+	go func() {
+		defer close(housekept)
+		svc.Housekeep(housekeeping)
+	}()
+	defer func() {
+		stopHousekeeping()
+		<-housekept
+	}()
+
+	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "database", db.Path(),
+		"rate_limits", cfg.Limits.Enabled)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -64,4 +104,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// openService opens the database in the data directory (creating both if missing) and the
+// service on it. renderer may be nil for commands that never draw.
+func openService(ctx context.Context, cfg Config, renderer service.Renderer, o service.Options) (*service.Service, *sqlite.DB, error) {
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
+	if err != nil {
+		return nil, nil, err
+	}
+	o.Retention = time.Duration(cfg.RetentionDays) * 24 * time.Hour
+	svc, err := service.New(ctx, db, renderer, o)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return svc, db, nil
 }

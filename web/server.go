@@ -1,25 +1,204 @@
-// Package web serves the CAPTCHA APIs over HTTP with echo: the NHN-compatible and the
-// Naver-compatible dialects, health and metrics.
+// Package web serves the CAPTCHA APIs over HTTP with echo: the NHN-compatible dialect
+// (nhn.go), the Naver-compatible dialect (naver.go), health and metrics.
+//
+// Handlers return the service's errors as they are; the error handler hands each to the
+// dialect the request's path belongs to, and each dialect maps errors to its codes in a
+// single table. Errors that no table knows are server failures: they are logged with the
+// request and answered with the dialect's generic failure, never with their text.
 package web
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"captcha/engine/service"
 )
 
 // Options are what the HTTP layer needs from main.
 type Options struct {
-	Logger *slog.Logger
+	Service *service.Service
+	Logger  *slog.Logger
+	Metrics *Metrics // nil: a fresh set
+	Limits  Limits
+	// TrustedProxies are the networks whose X-Forwarded-For header is believed. With none,
+	// the client IP is the connection's address and the header is ignored.
+	TrustedProxies []*net.IPNet
+}
+
+// maxBody bounds request bodies: no endpoint reads one, so anything large is a mistake.
+const maxBody = "16K"
+
+type server struct {
+	svc     *service.Service
+	log     *slog.Logger
+	metrics *Metrics
+	issue   *keyedLimiter
+	verify  *keyedLimiter
+	fetch   *keyedLimiter
+	now     func() time.Time
 }
 
 // New builds the router.
 func New(o Options) *echo.Echo {
+	s := &server{
+		svc:     o.Service,
+		log:     o.Logger,
+		metrics: o.Metrics,
+		issue:   newKeyedLimiter(o.Limits.Enabled, o.Limits.AppIssue),
+		verify:  newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
+		fetch:   newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
+		now:     time.Now,
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.GET("/healthz", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-	})
+	e.IPExtractor = clientIPExtractor(o.TrustedProxies)
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe, middleware.Recover(), noStore, middleware.BodyLimit(maxBody))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	s.routeNHN(e)
+	s.routeNaver(e)
 	return e
+}
+
+// clientIPExtractor believes X-Forwarded-For only from the trusted proxies. echo's defaults
+// trust every private and loopback address, which would let any client on such a network
+// choose its own rate-limit bucket, so they are turned off.
+func clientIPExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// noStore forbids caching of every response: keys, images and results are all one-off.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		return next(c)
+	}
+}
+
+// failureKey is where the error handler leaves a server failure for observe to log.
+const failureKey = "captcha.failure"
+
+// observe writes one log line and the metrics of every request, after the error handler
+// has answered any error.
+func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		d := time.Since(start)
+		req, res := c.Request(), c.Response()
+		route := c.Path()
+		if route == "" {
+			route = "unmatched" // never the raw path: it would make labels unbounded
+		}
+		failure, _ := c.Get(failureKey).(error)
+		s.metrics.request(route, req.Method, res.Status, d, failure != nil)
+		level := slog.LevelInfo
+		attrs := []slog.Attr{
+			slog.String("method", req.Method),
+			slog.String("route", route),
+			slog.Int("status", res.Status),
+			slog.Duration("duration", d),
+			slog.String("ip", c.RealIP()),
+			slog.Int64("bytes", res.Size),
+		}
+		if failure != nil {
+			level = slog.LevelError
+			attrs = append(attrs, slog.String("err", failure.Error()))
+		}
+		// Only the path, never the query: it carries answers.
+		if route == "unmatched" {
+			attrs = append(attrs, slog.String("path", req.URL.Path))
+		}
+		s.log.LogAttrs(req.Context(), level, "request", attrs...)
+		return nil
+	}
+}
+
+// handleError answers err in the dialect of the request's path.
+func (s *server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var failure error
+	switch path := c.Request().URL.Path; {
+	case strings.HasPrefix(path, nhnPrefix):
+		failure = s.nhnError(c, err)
+	case isNaverPath(path):
+		failure = s.naverError(c, err)
+	default:
+		failure = plainError(c, err)
+	}
+	if failure != nil {
+		c.Set(failureKey, failure)
+	}
+}
+
+// plainError answers requests outside both dialects (unknown paths, /healthz).
+func plainError(c echo.Context, err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code < 500 {
+		return c.JSON(he.Code, map[string]string{"message": http.StatusText(he.Code)})
+	}
+	c.JSON(http.StatusInternalServerError, map[string]string{"message": http.StatusText(http.StatusInternalServerError)})
+	return err
+}
+
+// httpStatus is the status of an echo error (unknown route, wrong method, body too large),
+// or 0 for any other error.
+func httpStatus(err error) int {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	return 0
+}
+
+func (s *server) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.svc.Ping(ctx); err != nil {
+		c.Set(failureKey, err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// Errors of the HTTP layer itself, mapped by each dialect like the service's.
+var (
+	errRateLimited        = errors.New("rate limit exceeded")
+	errMissingParameter   = errors.New("missing parameter")
+	errBadParameter       = errors.New("invalid parameter")
+	errMissingCredentials = errors.New("missing credentials")
+)
+
+// allowFetch applies the per-client limit to image and sound fetches.
+func (s *server) allowFetch(c echo.Context) bool {
+	return s.fetch.allow(clientNetwork(c.RealIP()), s.now())
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -168,6 +169,9 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 		return nil, ErrKeyUsedUp
 	case !now.Before(k.ExpiresAt):
 		return nil, ErrKeyExpired
+	}
+	if s.renderer == nil {
+		return nil, errors.New("this service was opened without a renderer")
 	}
 	start := time.Now() // the wall clock, not s.now: this measures work, not policy
 	var data []byte

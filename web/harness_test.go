@@ -1,0 +1,216 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"captcha/engine"
+	"captcha/engine/service"
+	"captcha/engine/sqlite"
+	"captcha/web"
+)
+
+// The renderer holds parsed fonts; one is enough for every test.
+var sharedRenderer = sync.OnceValues(engine.NewRenderer)
+
+// clock is a settable time source shared by the service under test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// harness is the real server: the echo router over httptest, the service, a SQLite file in
+// a temporary directory, and three apps: app, other, and disabled.
+type harness struct {
+	t        testing.TB
+	url      string
+	handler  http.Handler
+	svc      *service.Service
+	db       *sqlite.DB
+	clock    *clock
+	logs     *syncBuffer
+	app      *service.App
+	secret   string
+	other    *service.App
+	otherSec string
+	disabled *service.App
+	disSec   string
+}
+
+type harnessOption func(*web.Options, *service.AppSettings)
+
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
+	t.Helper()
+	return newHarnessAt(t, filepath.Join(t.TempDir(), sqlite.FileName), opts...)
+}
+
+func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
+	t.Helper()
+	ctx := context.Background()
+	r, err := sharedRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h := &harness{t: t, db: db, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(h.logs, nil))
+	metrics := web.NewMetrics()
+	h.svc, err = service.New(ctx, db, r, service.Options{Now: h.clock.Now, Observer: metrics, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := web.Options{Service: h.svc, Logger: log, Metrics: metrics}
+	settings := service.DefaultAppSettings()
+	for _, opt := range opts {
+		opt(&o, &settings)
+	}
+	apps, _ := h.svc.Apps(ctx)
+	if len(apps) >= 3 { // reopened: the apps are there already
+		h.app, h.other, h.disabled = apps[0], apps[1], apps[2]
+	} else {
+		h.app, h.secret = h.createApp("shop", settings)
+		h.other, h.otherSec = h.createApp("other", settings)
+		h.disabled, h.disSec = h.createApp("disabled", settings)
+		if err := h.svc.SetAppEnabled(ctx, h.disabled.AppKey, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.handler = web.New(o)
+	srv := httptest.NewServer(h.handler)
+	t.Cleanup(srv.Close)
+	h.url = srv.URL
+	return h
+}
+
+func (h *harness) createApp(name string, s service.AppSettings) (*service.App, string) {
+	h.t.Helper()
+	app, secret, err := h.svc.CreateApp(context.Background(), name, s)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return app, secret
+}
+
+// answer reads a key's answer back from the store, as only the server knows it.
+func (h *harness) answer(key string) string {
+	h.t.Helper()
+	k, err := h.db.KeyByID(context.Background(), key)
+	if err != nil {
+		h.t.Fatalf("key %q: %v", key, err)
+	}
+	return k.Answer
+}
+
+// reply is one HTTP response, read whole.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r reply) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("status %d, body %q is not a JSON object: %v", r.status, r.body, err)
+	}
+	return m
+}
+
+// do sends a request; headers are name/value pairs.
+func (h *harness) do(method, path string, headers ...string) reply {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.url+path, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return h.send(req)
+}
+
+func (h *harness) send(req *http.Request) reply {
+	h.t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+		h.t.Errorf("%s %s: Cache-Control %q, want no-store", req.Method, req.URL.Path, cc)
+	}
+	return reply{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// audioWorks says whether this build speaks answers yet; the sound endpoints are checked
+// against what the engine can do.
+func audioWorks(t *testing.T) bool {
+	t.Helper()
+	r, _ := sharedRenderer()
+	_, err := r.Audio("ACE234", engine.Seed{}, engine.DefaultOptions())
+	return err == nil
+}
+
+func isJPEG(b []byte) bool { return bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) }
+
+func isWAV(b []byte) bool {
+	return len(b) > 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE"
+}
+
+func hasAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}

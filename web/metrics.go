@@ -1,0 +1,88 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"captcha/engine/service"
+)
+
+// Metrics are served at /metrics in the Prometheus text format. They live in a registry of
+// their own rather than the global one, so that tests and several servers in one process do
+// not collide. Metrics also implements service.Observer, for the counts only the service
+// knows (issued, verified, expired keys and render times).
+type Metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	failures *prometheus.CounterVec
+	render   *prometheus.HistogramVec
+	issued   prometheus.Counter
+	verified *prometheus.CounterVec
+	expired  prometheus.Counter
+}
+
+var _ service.Observer = (*Metrics)(nil)
+
+// NewMetrics registers every metric, with the Go runtime and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "captcha_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "captcha_http_request_duration_seconds", Help: "Time to answer an HTTP request, by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "captcha_http_failures_total",
+			Help: "Requests that failed on the server's side (logged at error level), by route. " +
+				"NHN-style JSON endpoints report these as result code -1 with HTTP 200.",
+		}, []string{"route"}),
+		render: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "captcha_render_seconds", Help: "Time to draw one challenge, by channel (image or audio).",
+			Buckets: []float64{.0005, .001, .002, .004, .008, .016, .032, .064, .128},
+		}, []string{"channel"}),
+		issued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "captcha_keys_issued_total", Help: "Challenge keys issued.",
+		}),
+		verified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "captcha_keys_verified_total", Help: "Verification decisions, by outcome.",
+		}, []string{"outcome"}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "captcha_keys_expired_total", Help: "Keys deleted after expiring without being used up.",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.duration, m.failures, m.render, m.issued, m.verified, m.expired,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// Registry is where the metrics are registered, for callers that add their own.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+func (m *Metrics) request(route, method string, status int, d time.Duration, failed bool) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+	if failed {
+		m.failures.WithLabelValues(route).Inc()
+	}
+}
+
+func (m *Metrics) KeyIssued()                    { m.issued.Inc() }
+func (m *Metrics) KeyVerified(o service.Outcome) { m.verified.WithLabelValues(string(o)).Inc() }
+func (m *Metrics) KeysExpired(n int)             { m.expired.Add(float64(n)) }
+func (m *Metrics) Rendered(ch service.Channel, d time.Duration) {
+	m.render.WithLabelValues(string(ch)).Observe(d.Seconds())
+}

@@ -1,0 +1,212 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"captcha/engine/service"
+	"captcha/engine/sqlite"
+	"captcha/web"
+)
+
+func withLimits(l web.Limits, trusted ...string) harnessOption {
+	return func(o *web.Options, _ *service.AppSettings) {
+		o.Limits = l
+		for _, cidr := range trusted {
+			_, n, _ := net.ParseCIDR(cidr)
+			o.TrustedProxies = append(o.TrustedProxies, n)
+		}
+	}
+}
+
+// tight limits: a burst of two and a trickle of refill, so the third request is refused.
+var tight = web.Limits{Enabled: true, AppIssue: web.Rate{PerSecond: 0.001, Burst: 2},
+	AppVerify: web.Rate{PerSecond: 0.001, Burst: 2}, IPFetch: web.Rate{PerSecond: 0.001, Burst: 2}}
+
+func TestIssueAndVerifyAreLimitedPerApp(t *testing.T) {
+	h := newHarness(t, withLimits(tight))
+	h.nhnKey(h.app)
+	h.naverKey(nkey)
+	checkNHN(t, h.do("POST", nhnIssuePath(h.app.AppKey)), 429, -3)
+	checkNaverError(t, h.do("GET", nkey, naverAuth(h.app, h.secret)...), 429, "420")
+	h.nhnKey(h.other) // another app has its own bucket
+
+	// Verification has a bucket of its own.
+	key := h.nhnKey(h.other)
+	checkNHN(t, h.do("GET", nhnVerifyPath(h.other.AppKey, key, "WRONG1")), 200, -6)
+	checkNHN(t, h.do("DELETE", "/captcha/v1.0/appkeys/"+h.other.AppKey+"?key="+key), 200, 0)
+	checkNHN(t, h.do("GET", nhnVerifyPath(h.other.AppKey, key, "WRONG1")), 429, -3)
+	checkNaverError(t, h.do("GET", naverCompare(nkey, key, "x"), naverAuth(h.other, h.otherSec)...), 429, "420")
+}
+
+func TestFetchesAreLimitedPerClient(t *testing.T) {
+	h := newHarness(t, withLimits(tight))
+	key := h.nhnKey(h.app)
+	for range 2 {
+		if r := h.do("GET", "/captcha/v1.0/keys/"+key+"/img"); r.status != 200 {
+			t.Fatalf("img: %d", r.status)
+		}
+	}
+	checkNHN(t, h.do("GET", "/captcha/v1.0/keys/"+key+"/img"), 429, -3)
+	checkNHN(t, h.do("GET", "/captcha/v1.0/keys/"+key+"/sound"), 429, -3)
+	checkNaverError(t, h.naverImage(key), 429, "420")
+	// Without a trusted proxy, X-Forwarded-For is the client's word and changes nothing.
+	checkNHN(t, h.do("GET", "/captcha/v1.0/keys/"+key+"/img", "X-Forwarded-For", "203.0.113.9"), 429, -3)
+}
+
+func TestFetchLimitsFollowForwardedForFromTrustedProxies(t *testing.T) {
+	h := newHarness(t, withLimits(tight, "127.0.0.0/8"))
+	key := h.nhnKey(h.app)
+	img := "/captcha/v1.0/keys/" + key + "/img"
+	for range 2 {
+		h.do("GET", img, "X-Forwarded-For", "203.0.113.9")
+	}
+	checkNHN(t, h.do("GET", img, "X-Forwarded-For", "203.0.113.9"), 429, -3)
+	checkNHN(t, h.do("GET", img, "X-Forwarded-For", "203.0.113.9, 127.0.0.1"), 429, -3)
+	if r := h.do("GET", img, "X-Forwarded-For", "203.0.113.10"); r.status != 200 {
+		t.Fatalf("another client behind the proxy: %d", r.status)
+	}
+	// A client cannot pick its bucket by prepending to the header: the proxy appended the
+	// address it saw, which is the one that counts.
+	for range 2 {
+		h.do("GET", img, "X-Forwarded-For", "198.51.100.1, 203.0.113.20")
+	}
+	checkNHN(t, h.do("GET", img, "X-Forwarded-For", "198.51.100.2, 203.0.113.20"), 429, -3)
+}
+
+func TestLimitsOff(t *testing.T) {
+	off := tight
+	off.Enabled = false
+	h := newHarness(t, withLimits(off))
+	key := h.nhnKey(h.app)
+	for range 5 {
+		h.nhnKey(h.app)
+		if r := h.do("GET", "/captcha/v1.0/keys/"+key+"/img"); r.status != 200 {
+			t.Fatalf("img: %d", r.status)
+		}
+	}
+}
+
+// Of 64 concurrent right answers to one key, exactly one passes.
+func TestConcurrentVerificationPassesOnce(t *testing.T) {
+	h := newHarness(t, func(_ *web.Options, s *service.AppSettings) { s.MaxAttempts = service.MaxAttemptsLimit })
+	key := h.nhnServed(h.app)
+	path := nhnVerifyPath(h.app.AppKey, key, h.answer(key))
+	codes := make(chan int, 64)
+	var start, done sync.WaitGroup
+	start.Add(1)
+	for range 64 {
+		done.Go(func() {
+			start.Wait()
+			res, err := http.Get(h.url + path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer res.Body.Close()
+			var body struct{ Header struct{ ResultCode int } }
+			json.NewDecoder(res.Body).Decode(&body)
+			codes <- body.Header.ResultCode
+		})
+	}
+	start.Done()
+	done.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	if count[0] != 1 || count[-5] != 63 {
+		t.Fatalf("result codes %v, want one 0 and 63 -5", count)
+	}
+}
+
+// A key issued before a restart is verifiable after it: nothing acknowledged lives only in
+// memory.
+func TestRestartKeepsKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	before := newHarnessAt(t, path)
+	nhnKey := before.nhnServed(before.app)
+	naverKey := before.naverKey(nkey)
+	before.naverImage(naverKey)
+	answers := map[string]string{nhnKey: before.answer(nhnKey), naverKey: before.answer(naverKey)}
+	image := before.do("GET", "/captcha/v1.0/keys/"+nhnKey+"/img").body
+	before.db.Close()
+
+	after := newHarnessAt(t, path)
+	if again := after.do("GET", "/captcha/v1.0/keys/"+nhnKey+"/img").body; string(again) != string(image) {
+		t.Fatal("the image changed across the restart")
+	}
+	checkNHN(t, after.do("GET", nhnVerifyPath(after.app.AppKey, nhnKey, answers[nhnKey])), 200, 0)
+	checkNaverResult(t, after.do("GET", naverCompare(nkey, naverKey, answers[naverKey]), naverAuth(after.app, before.secret)...), true, 0)
+	if err := after.db.IntegrityCheck(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	h := newHarness(t)
+	if r := h.do("GET", "/healthz"); r.status != 200 || r.json(t)["status"] != "ok" {
+		t.Fatalf("healthz: %d %s", r.status, r.body)
+	}
+	h.db.Close()
+	if r := h.do("GET", "/healthz"); r.status != 503 {
+		t.Fatalf("healthz with the database closed: %d %s", r.status, r.body)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	h := newHarness(t)
+	key := h.nhnServed(h.app)
+	h.do("GET", nhnVerifyPath(h.app.AppKey, key, h.answer(key)))
+	h.do("GET", "/nowhere")
+	expiring := h.nhnKey(h.app)
+	h.clock.Advance(service.DefaultKeyLifetime)
+	h.svc.DeleteExpiredKeys(context.Background())
+	_ = expiring
+	r := h.do("GET", "/metrics")
+	body := string(r.body)
+	for _, want := range []string{
+		`captcha_http_requests_total{method="POST",route="/captcha/v1.0/appkeys/:appKey/keys",status="200"} 2`,
+		`captcha_http_requests_total{method="GET",route="/captcha/v1.0/keys/:key/img",status="200"} 1`,
+		`captcha_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`captcha_http_request_duration_seconds_count{route="/captcha/v1.0/keys/:key/img"} 1`,
+		`captcha_render_seconds_count{channel="image"} 1`,
+		`captcha_keys_issued_total 2`,
+		`captcha_keys_verified_total{outcome="passed"} 1`,
+		`captcha_keys_expired_total 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// One log line per request, naming the route and never the query, which carries answers.
+func TestRequestLog(t *testing.T) {
+	h := newHarness(t)
+	key := h.nhnServed(h.app)
+	h.do("GET", nhnVerifyPath(h.app.AppKey, key, "SECRET42"))
+	lines := strings.Split(strings.TrimSpace(h.logs.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines for 3 requests:\n%s", len(lines), h.logs.String())
+	}
+	var last map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &last); err != nil {
+		t.Fatal(err)
+	}
+	if last["route"] != "/captcha/v1.0/appkeys/:appKey/keys/:key/verification" || last["status"] != 200.0 ||
+		last["ip"] != "127.0.0.1" || last["level"] != "INFO" {
+		t.Errorf("log line %s", lines[2])
+	}
+	if strings.Contains(h.logs.String(), "SECRET42") {
+		t.Error("an answer reached the log")
+	}
+}

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Rate is a token bucket: PerSecond tokens refill each second, up to Burst.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Limits are the abuse limits, set with the two sides of a CAPTCHA flow in mind: issuance
+// and verification come from a customer's backend (one IP for all its users), so they are
+// limited per app; image and sound fetches come from end users' browsers, so they are
+// limited per client network.
+type Limits struct {
+	Enabled   bool
+	AppIssue  Rate // key issuance, per app
+	AppVerify Rate // verification and expiry, per app
+	IPFetch   Rate // image and sound fetches, per client IP (per /64 for IPv6)
+}
+
+// maxBuckets bounds a limiter's memory. Past it, new keys share one overflow bucket: a flood
+// from more distinct addresses than that is throttled as a whole instead of growing the map.
+const maxBuckets = 100_000
+
+// keyedLimiter keeps one token bucket per key (an appkey, a client network).
+type keyedLimiter struct {
+	limit rate.Limit
+	burst int
+	// idle is how long a bucket takes to refill completely; one untouched for longer is
+	// indistinguishable from a new one, so sweeping it changes nothing.
+	idle time.Duration
+
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	overflow  *rate.Limiter
+	lastSweep time.Time
+}
+
+type bucket struct {
+	limiter *rate.Limiter
+	seen    time.Time
+}
+
+// newKeyedLimiter returns nil, which allows everything, when limits are off.
+func newKeyedLimiter(enabled bool, r Rate) *keyedLimiter {
+	if !enabled {
+		return nil
+	}
+	idle := time.Second
+	if r.PerSecond > 0 {
+		idle = max(idle, time.Duration(float64(r.Burst)/r.PerSecond*float64(time.Second)))
+	}
+	return &keyedLimiter{
+		limit:    rate.Limit(r.PerSecond),
+		burst:    r.Burst,
+		idle:     idle,
+		buckets:  make(map[string]*bucket),
+		overflow: rate.NewLimiter(rate.Limit(r.PerSecond), r.Burst),
+	}
+}
+
+// allow takes a token from key's bucket at now.
+func (l *keyedLimiter) allow(key string, now time.Time) bool {
+	if l == nil {
+		return true
+	}
+	l.mu.Lock()
+	b := l.buckets[key]
+	if b == nil {
+		if now.Sub(l.lastSweep) >= l.idle || len(l.buckets) >= maxBuckets {
+			l.sweep(now)
+		}
+		if len(l.buckets) >= maxBuckets {
+			l.mu.Unlock()
+			return l.overflow.AllowN(now, 1)
+		}
+		b = &bucket{limiter: rate.NewLimiter(l.limit, l.burst)}
+		l.buckets[key] = b
+	}
+	b.seen = now
+	l.mu.Unlock()
+	return b.limiter.AllowN(now, 1)
+}
+
+func (l *keyedLimiter) sweep(now time.Time) {
+	for k, b := range l.buckets {
+		if now.Sub(b.seen) >= l.idle {
+			delete(l.buckets, k)
+		}
+	}
+	l.lastSweep = now
+}
+
+func (l *keyedLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
+}
+
+// clientNetwork is the rate-limit key of a client address: the address itself for IPv4, its
+// /64 for IPv6, since one subscriber is usually handed a whole /64.
+func clientNetwork(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
