@@ -191,15 +191,6 @@ func (h *harness) send(req *http.Request) reply {
 	return reply{status: res.StatusCode, header: res.Header, body: body}
 }
 
-// audioWorks says whether this build speaks answers yet; the sound endpoints are checked
-// against what the engine can do.
-func audioWorks(t *testing.T) bool {
-	t.Helper()
-	r, _ := sharedRenderer()
-	_, err := r.Audio("ACE234", engine.Seed{}, engine.DefaultOptions())
-	return err == nil
-}
-
 func isJPEG(b []byte) bool { return bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) }
 
 func isWAV(b []byte) bool {
