@@ -153,6 +153,17 @@ func TestAudioLengthAndSize(t *testing.T) {
 					slow = ch
 				}
 			}
+			// And on paper: the longest take at the slowest rate of any difficulty, MaxLength
+			// times, with every fixed part at its longest and the gaps at their floor.
+			slowest := 1.0
+			for _, st := range audioStyles {
+				slowest = min(slowest, 1-st.rate)
+			}
+			fixed := leadIn + toneLength + afterTone + tail + 3*timingJitter + (MaxLength-1)*gapFloor
+			if worst := fixed + MaxLength*float64(longestTake(lang, slow))/sampleRate/slowest; worst > float64(maxClip)/sampleRate {
+				t.Fatalf("%d times %q at rate %.2f could last %.2f s", MaxLength, slow, slowest, worst)
+			}
+
 			o.Difficulty, o.Length = Hard, MaxLength
 			answer := string(slices.Repeat([]rune{slow}, MaxLength))
 			for s := range 30 {
