@@ -8,6 +8,9 @@ a shared dense layer and one softmax head per character position. It trains with
 grayscale images scaled to 64x192 until the time budget runs out, keeping the weights that
 did best on a validation split, then reads the test set.
 
+The budget is counted in CPU time (25 minutes on 2 threads = 50 CPU-minutes), so that a
+machine shared with other work gives the network the same training it would get alone.
+
   apt-get install python3-torch python3-pil python3-numpy
   captcha gen -n 10000 -out /tmp/train && captcha gen -n 1000 -out /tmp/test
   scripts/attack/cnn.py /tmp/train /tmp/test --minutes 25
@@ -78,13 +81,17 @@ def main():
     net = Net(y.shape[1], len(alphabet))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
-    deadline = time.time() + args.minutes * 60
+    def spent():
+        return time.process_time() - start
+
+    start = time.process_time()
+    budget = args.minutes * 60 * args.threads
     best, best_state, epoch = -1.0, None, 0
-    while time.time() < deadline:
+    while spent() < budget:
         epoch += 1
         perm = torch.randperm(len(x))
         for i in range(0, len(x), 64):
-            if time.time() >= deadline:
+            if spent() >= budget:
                 break
             idx = perm[i:i + 64]
             out = net(x[idx])
@@ -93,7 +100,7 @@ def main():
             loss.backward()
             opt.step()
         exact, per_char = accuracy(net, vx, vy)
-        print(f"epoch {epoch}: loss {loss.item():.3f} validation exact {exact:.3f} per-char {per_char:.3f}", flush=True)
+        print(f"epoch {epoch} ({spent() / 60:.1f} CPU-min): loss {loss.item():.3f} validation exact {exact:.3f} per-char {per_char:.3f}", flush=True)
         if per_char > best:
             best, best_state = per_char, {k: v.clone() for k, v in net.state_dict().items()}
     net.load_state_dict(best_state)
