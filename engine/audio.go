@@ -180,18 +180,17 @@ func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
 // energy is the sum of squares of x. Four partial sums let the additions overlap instead
 // of each waiting for the one before.
 func energy(x []float32) float64 {
-	var s [4]float32
-	for len(x) >= 4 {
-		s[0] += x[0] * x[0]
-		s[1] += x[1] * x[1]
-		s[2] += x[2] * x[2]
-		s[3] += x[3] * x[3]
-		x = x[4:]
+	var s0, s1, s2, s3 float32
+	for ; len(x) >= 4; x = x[4:] {
+		s0 += x[0] * x[0]
+		s1 += x[1] * x[1]
+		s2 += x[2] * x[2]
+		s3 += x[3] * x[3]
 	}
 	for _, v := range x {
-		s[0] += v * v
+		s0 += v * v
 	}
-	return float64(s[0]) + float64(s[1]) + float64(s[2]) + float64(s[3])
+	return float64(s0) + float64(s1) + float64(s2) + float64(s3)
 }
 
 // duck scales mix[from:to] by k, with 20 ms ramps outside that span so that the change
@@ -277,11 +276,13 @@ func (b *voiceBank) addBabble(dst []float32, rng *rand.Rand, lang *language, alp
 		take := versions[rng.IntN(len(versions))].pcm
 		gain := level * (0.5 + 0.5*rng.Float32())
 		if start, end := max(pos, 0), min(pos+len(take), len(dst)); start < end {
-			// Backwards: output sample start+k is take[len-1-(start+k-pos)].
+			// Backwards: output sample start+k is take[len-1-(start+k-pos)]. Shrinking both
+			// slices lets the compiler drop the bounds checks of the loop.
 			seg := dst[start:end]
-			src := take[len(take)-(start-pos)-len(seg) : len(take)-(start-pos)]
-			for k := range seg {
-				seg[k] += gain * u[src[len(src)-1-k]]
+			src := take[:len(take)-(start-pos)]
+			for len(seg) > 0 && len(src) > 0 {
+				seg[0] += gain * u[src[len(src)-1]]
+				seg, src = seg[1:], src[:len(src)-1]
 			}
 		}
 		// The next piece starts before this one ends (overlap) or a little after (gap).
@@ -289,7 +290,7 @@ func (b *voiceBank) addBabble(dst []float32, rng *rand.Rand, lang *language, alp
 	}
 }
 
-// addTone adds the lead-in beep with raised-cosine edges, so that it does not click. At
+// addTone adds the lead-in beep with smooth edges, so that it does not click. At
 // 0.3 peak it is about as loud as the speech that follows, not a startling step above it.
 // A two-term recurrence generates the sine without a math.Sin per sample.
 func addTone(dst []float32, freq float64) {
@@ -301,10 +302,9 @@ func addTone(dst []float32, freq float64) {
 		s := k*s1 - s2
 		s2, s1 = s1, s
 		env := 0.3
-		if i < edge {
-			env *= 0.5 - 0.5*math.Cos(math.Pi*float64(i)/float64(edge))
-		} else if j := len(dst) - 1 - i; j < edge {
-			env *= 0.5 - 0.5*math.Cos(math.Pi*float64(j)/float64(edge))
+		if e := min(i, len(dst)-1-i); e < edge {
+			t := float64(e) / float64(edge)
+			env *= t * t * (3 - 2*t) // smoothstep: as click-free as a raised cosine, no cos
 		}
 		dst[i] += float32(env * s)
 	}
@@ -320,28 +320,44 @@ func addTone(dst []float32, freq float64) {
 // one before: a generator and a filter with state per sample took a quarter of the time of
 // a whole clip.
 func quantize(dst []byte, mix []float32, seed uint64, level float32) {
-	scale := level / 2 / (1 << 15)
-	var w, prev [4]float32
+	// A 16-bit value x placed in the mantissa of 1.0 is the float 1+x/65536, uniform on
+	// [1, 2): a bit move instead of an integer-to-float conversion, which made this loop a
+	// third slower.
+	uniform := func(x uint64) float32 {
+		return (math.Float32frombits(0x3f800000|uint32(uint16(x))<<7) - 1.5) * level
+	}
+	dst = dst[:len(mix)]
+	var prev float32
 	for i := 0; i < len(mix); i += 4 {
 		h := (seed + uint64(i)) * 0x9e3779b97f4a7c15
 		h = (h ^ h>>30) * 0xbf58476d1ce4e5b9
 		h ^= h >> 31
-		prev[0], w[0] = w[3], float32(int16(h))*scale
-		prev[1], w[1] = w[0], float32(int16(h>>16))*scale
-		prev[2], w[2] = w[1], float32(int16(h>>32))*scale
-		prev[3], w[3] = w[2], float32(int16(h>>48))*scale
-		m, d := mix[i:min(i+4, len(mix))], dst[i:min(i+4, len(dst))]
-		for k := range min(len(m), len(d)) {
-			// Integer clamping: min and max on floats carry NaN rules that cost a branch each.
-			s := int32((m[k]+w[k]+prev[k])*127 + 128.5)
-			if s < 0 {
-				s = 0
-			} else if s > 255 {
-				s = 255
+		w0, w1, w2, w3 := uniform(h), uniform(h>>16), uniform(h>>32), uniform(h>>48)
+		if m, d := mix[i:], dst[i:]; len(m) >= 4 && len(d) >= 4 {
+			d[0] = pcm8(m[0] + w0 + prev)
+			d[1] = pcm8(m[1] + w1 + w0)
+			d[2] = pcm8(m[2] + w2 + w1)
+			d[3] = pcm8(m[3] + w3 + w2)
+		} else {
+			noise := [4]float32{w0 + prev, w1 + w0, w2 + w1, w3 + w2}
+			for k := range min(len(m), len(d)) {
+				d[k] = pcm8(m[k] + noise[k])
 			}
-			d[k] = byte(s)
 		}
+		prev = w3
 	}
+}
+
+// pcm8 converts a sample to unsigned 8 bits, clipping at full scale. The clamp is on
+// integers: min and max on floats carry NaN rules that cost a branch each.
+func pcm8(v float32) byte {
+	s := int32(v*127 + 128.5)
+	if s < 0 {
+		s = 0
+	} else if s > 255 {
+		s = 255
+	}
+	return byte(s)
 }
 
 // noisePower is the mean square of quantize's noise: each value is the sum of two
