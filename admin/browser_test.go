@@ -1,0 +1,374 @@
+package admin_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
+
+	"captcha/admin"
+	"captcha/engine/service"
+	"captcha/engine/sqlite"
+	"captcha/web"
+)
+
+// The browser tests drive Debian's chromium, headless, against the real server: the API
+// router of web/ with the admin UI mounted on it, on a real SQLite file, on a loopback
+// port. Without a browser they skip, except under CI (CI=true), where .ci/run installs one.
+// With CAPTCHA_SCREENSHOTS=1 they first play a day of traffic into the database and save
+// the screenshots of README.md in docs/screenshots/.
+
+// findBrowser returns the chromium to use, or skips (fails under CI) without one.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CAPTCHA_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium on PATH under CI: .ci/run should have installed Debian's chromium")
+	}
+	t.Skip("skipping the browser tests: no chromium on PATH (apt-get install chromium, or set CAPTCHA_CHROMIUM)")
+	return ""
+}
+
+// browserServer is the whole server, wired as serve.go wires it.
+type browserServer struct {
+	url  string
+	path string
+	db   *sqlite.DB
+	svc  *service.Service
+	ops  *service.Operators
+	demo *service.App
+}
+
+func startServer(t *testing.T) *browserServer {
+	t.Helper()
+	ctx := context.Background()
+	s := &browserServer{path: filepath.Join(t.TempDir(), sqlite.FileName)}
+	db, err := sqlite.Open(ctx, s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s.db = db
+	r, err := sharedRenderer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.svc, err = service.New(ctx, db, r, service.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if s.ops, err = service.NewOperators(db, service.OperatorOptions{PasswordCost: bcrypt.MinCost}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ops.SetPassword(ctx, testUser, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if s.demo, _, err = s.svc.EnsureDemoApp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := web.New(web.Options{Service: s.svc, Logger: slog.New(slog.DiscardHandler)})
+	h, err := admin.New(admin.Options{Service: s.svc, Operators: s.ops, Renderer: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Register(e)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	s.url = "http://" + ln.Addr().String()
+	return s
+}
+
+// newBrowser starts a headless chromium with a fresh profile. Background networking and
+// component updates are off: on a closed network chromium otherwise stalls on them.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	exe := findBrowser(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("headless", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "en-US"),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting %s: %v", exe, err)
+	}
+	return bctx
+}
+
+// waitJS evaluates a JavaScript condition until it is true, across page loads (a poll
+// inside the page would end with the page); it fails the test with what the page shows
+// after ten seconds.
+func waitJS(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("preview-image")||{}).src + " " + (document.getElementById("f-width")||{}).value + (document.body ? document.body.innerText.slice(0, 600) : "")`))
+	t.Fatalf("waiting for %s at %s (last error: %v)\npage: %s", what, loc, err, body)
+}
+
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID(id)))
+	if err != nil {
+		t.Fatalf("text of #%s: %v", id, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func count(t *testing.T, ctx context.Context, id string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.ReplaceAll(text(t, ctx, id), ",", ""))
+	if err != nil {
+		t.Fatalf("#%s is not a count: %v", id, err)
+	}
+	return n
+}
+
+func TestInTheBrowser(t *testing.T) {
+	s := startServer(t)
+	screenshots := os.Getenv("CAPTCHA_SCREENSHOTS") == "1"
+	if screenshots {
+		playTraffic(t, s)
+	}
+	ctx := newBrowser(t)
+	bg := context.Background()
+
+	// An anonymous visit to the dashboard lands on the sign-in page; signing in goes back.
+	do(t, ctx, "sign in",
+		chromedp.Navigate(s.url+"/admin"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("user"), testUser),
+		chromedp.SendKeys(chromedp.ID("password"), testPassword),
+		chromedp.Submit(chromedp.ID("login-form")),
+	)
+	waitJS(t, ctx, "the dashboard", `location.pathname === "/admin" && !!document.getElementById("totals")`)
+	solvedBefore := count(t, ctx, "stat-solved")
+	issuedBefore := count(t, ctx, "stat-issued")
+
+	// Create an app: the secret is shown once, and it authenticates.
+	do(t, ctx, "create an app",
+		chromedp.Navigate(s.url+"/admin/apps/new"),
+		chromedp.WaitVisible(chromedp.ID("app-form")),
+		chromedp.SendKeys(chromedp.ID("f-name"), "webshop"),
+		chromedp.Click(chromedp.ID("save")),
+		chromedp.WaitVisible(chromedp.ID("secret")),
+	)
+	appKey, secret := text(t, ctx, "appkey"), text(t, ctx, "secret")
+	app, err := s.svc.AuthenticateApp(bg, appKey, secret)
+	if err != nil {
+		t.Fatalf("the secret the page showed: %v", err)
+	}
+
+	// The preview image loads, then follows the width typed before saving; a refused
+	// value gets its reason next to the field.
+	do(t, ctx, "open the app", chromedp.Click(chromedp.ID("back")), chromedp.WaitVisible(chromedp.ID("preview-image")))
+	waitJS(t, ctx, "the preview image", `(() => { const i = document.getElementById("preview-image"); return i.complete && i.naturalWidth === 240; })()`)
+	do(t, ctx, "change the width",
+		chromedp.SetValue(chromedp.ID("f-width"), ""),
+		chromedp.SendKeys(chromedp.ID("f-width"), "320"),
+	)
+	waitJS(t, ctx, "the preview at the new width", `(() => { const i = document.getElementById("preview-image"); return i.complete && i.naturalWidth === 320; })()`)
+	do(t, ctx, "type a refused length",
+		chromedp.SetValue(chromedp.ID("f-length"), ""),
+		chromedp.SendKeys(chromedp.ID("f-length"), "12"),
+	)
+	waitJS(t, ctx, "the preview's reason", `document.getElementById("err-length").textContent.includes("4 to 8")`)
+	if got, _ := s.svc.AppByID(bg, app.ID); got.Settings.Width != 240 {
+		t.Errorf("the preview saved the width: %d", got.Settings.Width)
+	}
+
+	// Rotate the secret: the new one works, the old one no longer does.
+	do(t, ctx, "rotate the secret",
+		chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)),
+		chromedp.Click(chromedp.ID("rotate")),
+		chromedp.WaitVisible(chromedp.ID("secret")),
+	)
+	rotated := text(t, ctx, "secret")
+	if _, err := s.svc.AuthenticateApp(bg, appKey, rotated); err != nil || rotated == secret {
+		t.Errorf("rotated secret %q: %v", rotated, err)
+	}
+	if _, err := s.svc.AuthenticateApp(bg, appKey, secret); !errors.Is(err, service.ErrBadSecret) {
+		t.Errorf("the old secret after rotation: %v", err)
+	}
+
+	// The demo: the image comes from the NHN URL; the answer, read from the database, passes.
+	do(t, ctx, "open the demo", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("demo-form")))
+	waitJS(t, ctx, "the demo image", `(() => { const i = document.getElementById("demo-image"); return i.complete && i.naturalWidth > 0; })()`)
+	if screenshots {
+		saveScreenshot(t, ctx, "demo.png")
+	}
+	key, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("demo-key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	openDB := &env{t: t, path: s.path}
+	do(t, ctx, "answer the demo",
+		chromedp.SendKeys(chromedp.ID("demo-answer"), openDB.answerOf(key)),
+		chromedp.Click(chromedp.ID("demo-submit")),
+	)
+	waitJS(t, ctx, "the verdict", `(() => { const v = document.getElementById("verdict"); return !!v && v.classList.contains("ok"); })()`)
+
+	// A new challenge without a reload.
+	do(t, ctx, "ask for a new challenge", chromedp.Click(chromedp.ID("demo-new")))
+	waitJS(t, ctx, "a new key", fmt.Sprintf(`document.getElementById("demo-key").value !== %q && !document.getElementById("verdict")`, key))
+
+	// The dashboard counts the solve.
+	do(t, ctx, "open the dashboard", chromedp.Navigate(s.url+"/admin"), chromedp.WaitVisible(chromedp.ID("totals")))
+	if got := count(t, ctx, "stat-solved"); got != solvedBefore+1 {
+		t.Errorf("solved: %d, want %d", got, solvedBefore+1)
+	}
+	// Keys: the demo page issued one on its first load, one with the verdict, one on request.
+	if got := count(t, ctx, "stat-issued"); got != issuedBefore+3 {
+		t.Errorf("issued: %d, want %d", got, issuedBefore+3)
+	}
+	if screenshots {
+		saveScreenshot(t, ctx, "dashboard.png")
+	}
+	do(t, ctx, "open the demo app's statistics",
+		chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d/stats", s.url, s.demo.ID)),
+		chromedp.WaitVisible(chromedp.ID("totals")),
+	)
+	if got := count(t, ctx, "stat-solved"); got < 1 {
+		t.Errorf("the demo app's statistics show %d solves", got)
+	}
+
+	// Signing out ends the session: the dashboard sends back to the sign-in page.
+	do(t, ctx, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	do(t, ctx, "visit after signing out", chromedp.Navigate(s.url+"/admin/apps"), chromedp.WaitVisible(chromedp.ID("login-form")))
+}
+
+// saveScreenshot writes the whole page to docs/screenshots/name.
+func saveScreenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("saved %s", filepath.Join(dir, name))
+}
+
+// playTraffic plays a day of traffic through the service, with its own clock, so that the
+// screenshots show something: people who take a few seconds and sometimes get it wrong, a
+// script that answers in under a second, and visitors who leave without answering.
+func playTraffic(t *testing.T, s *browserServer) {
+	t.Helper()
+	ctx := context.Background()
+	r, _ := sharedRenderer()
+	now := time.Now()
+	c := &clock{t: now.Add(-23 * time.Hour)}
+	svc, err := service.New(ctx, s.db, r, service.Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop, _, err := svc.CreateApp(ctx, "shop.example", service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := service.DefaultAppSettings()
+	settings.Charset, settings.Lang = "hangul", "ko"
+	forum, _, err := svc.CreateApp(ctx, "forum.example", settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for hour := 0; hour < 23; hour++ {
+		c.t = now.Add(time.Duration(hour-23) * time.Hour)
+		// Busier in the day: a bell over the hours.
+		people := 2 + int(6*(1-math.Abs(float64(hour)-12)/12))
+		bots := 0
+		if hour >= 14 && hour < 18 {
+			bots = 4 // a script finds the login page in the afternoon
+		}
+		for i := 0; i < people+bots; i++ {
+			app := shop
+			if i%3 == 2 {
+				app = forum
+			}
+			k, err := svc.IssueKey(ctx, app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i < people && rng.IntN(8) == 0 {
+				continue // left without loading the challenge: it expires unsolved
+			}
+			if i < people && rng.IntN(6) == 0 {
+				svc.KeyAudio(ctx, k.ID, "")
+			} else {
+				svc.KeyImage(ctx, k.ID, "")
+			}
+			answer := k.Answer
+			if i < people {
+				c.t = c.t.Add(time.Duration(2500+rng.IntN(9000)) * time.Millisecond)
+				if rng.IntN(7) == 0 {
+					answer = "WRONG"
+				}
+			} else {
+				c.t = c.t.Add(time.Duration(300+rng.IntN(900)) * time.Millisecond)
+			}
+			svc.Verify(ctx, app, k.ID, answer, service.NoChannel)
+		}
+	}
+	c.t = now
+	svc.DeleteExpiredKeys(ctx)
+}
