@@ -4,7 +4,8 @@
 # silence, brought to one loudness and stored as raw 8-bit mu-law at 11025 Hz (the rate of
 # the clips, so the engine resamples only to vary tempo and pitch). The output of one
 # espeak-ng and sox version is byte-identical from run to run; nothing here is needed to
-# build or test.
+# build or test. Run it again after changing engine/hangul.txt: the engine refuses to start
+# when a character of a charset has no samples (and TestVoicesCoverEveryCharset fails).
 #
 #   apt-get install espeak-ng sox
 #   scripts/make-voices.sh
