@@ -155,23 +155,34 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	if !validKeyID(keyID) {
 		return nil, ErrKeyNotFound
 	}
-	k, err := s.store.KeyByID(ctx, keyID)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	switch {
-	case appKey != "" && k.AppKey != appKey:
-		return nil, ErrKeyNotFound
-	case !k.AppEnabled:
-		return nil, ErrAppDisabled
-	case k.Consumed:
-		return nil, ErrKeyUsedUp
-	case !now.Before(k.ExpiresAt):
-		return nil, ErrKeyExpired
-	}
 	if s.renderer == nil {
 		return nil, errors.New("this service was opened without a renderer")
+	}
+	// The first delivery is recorded in the same step that checks the key, before drawing:
+	// one write instead of a read and a write, and a verification racing the delivery never
+	// sees the challenge as unserved.
+	now := s.now().Truncate(time.Millisecond)
+	var k Key
+	err := s.store.UpdateKey(ctx, keyID, func(key *Key) (*Verification, error) {
+		switch {
+		case appKey != "" && key.AppKey != appKey:
+			return nil, ErrKeyNotFound
+		case !key.AppEnabled:
+			return nil, ErrAppDisabled
+		case key.Consumed:
+			return nil, ErrKeyUsedUp
+		case !now.Before(key.ExpiresAt):
+			return nil, ErrKeyExpired
+		case ch == Audio && key.AudioServedAt.IsZero():
+			key.AudioServedAt = now
+		case ch == Image && key.ImageServedAt.IsZero():
+			key.ImageServedAt = now
+		}
+		k = *key
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now() // the wall clock, not s.now: this measures work, not policy
 	var data []byte
@@ -184,13 +195,6 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 		return nil, fmt.Errorf("drawing the %s of a key: %w", ch, err)
 	}
 	s.observer.Rendered(ch, time.Since(start))
-	// Recorded before the bytes leave, so that a verification racing the delivery never
-	// sees the challenge as unserved.
-	if k.ServedAt(ch).IsZero() {
-		if err := s.store.MarkKeyServed(ctx, k.ID, ch, now.Truncate(time.Millisecond)); err != nil {
-			return nil, err
-		}
-	}
 	return data, nil
 }
 

@@ -66,7 +66,7 @@ func New(ctx context.Context, store Store, r Renderer, o Options) (*Service, err
 	if err != nil {
 		return nil, fmt.Errorf("loading the server secret: %w", err)
 	}
-	s := &Service{store: store, renderer: r, now: o.Now, observer: o.Observer, log: o.Logger,
+	s := &Service{store: newCachingStore(store), renderer: r, now: o.Now, observer: o.Observer, log: o.Logger,
 		retention: o.Retention, secret: secret}
 	if s.now == nil {
 		s.now = time.Now

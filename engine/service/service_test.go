@@ -368,3 +368,40 @@ func TestDeleteExpiredKeysCountsUnsolved(t *testing.T) {
 		t.Errorf("deleted key: %v", err)
 	}
 }
+
+// Apps are cached briefly. A change made through the service applies at once; one made by
+// another process sharing the database (here, straight through the store) within a second.
+func TestAppChangesApply(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	app, secret, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.SetAppEnabled(ctx, app.AppKey, false)
+	if _, err := f.svc.App(ctx, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
+		t.Fatalf("after disabling through the service: %v", err)
+	}
+	f.svc.SetAppEnabled(ctx, app.AppKey, true)
+	if _, err := f.svc.App(ctx, app.AppKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SetAppEnabled(ctx, app.AppKey, false); err != nil { // "another process"
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for {
+		_, err := f.svc.App(ctx, app.AppKey)
+		if errors.Is(err, service.ErrAppDisabled) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a change from another process has not applied after 1.5 s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

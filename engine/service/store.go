@@ -28,12 +28,11 @@ type Store interface {
 
 	CreateKey(ctx context.Context, k *Key) error
 	KeyByID(ctx context.Context, id string) (*Key, error)
-	// MarkKeyServed records the first delivery of a key on ch; later calls change nothing.
-	MarkKeyServed(ctx context.Context, id string, ch Channel, at time.Time) error
 	// UpdateKey loads the key and calls update with it, all inside one write transaction,
 	// so that no other update of the key can interleave. If update returns an error,
-	// nothing is written and UpdateKey returns it; otherwise the key's Attempts, Consumed
-	// and ExpiresAt are saved and the returned verification, if any, is recorded.
+	// nothing is written and UpdateKey returns it; otherwise the key's Attempts, Consumed,
+	// ExpiresAt and served times are saved and the returned verification, if any, is
+	// recorded. It returns only once all of that is durable.
 	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
 
 	// DeleteExpiredKeys deletes keys that expired before now and says how many of them

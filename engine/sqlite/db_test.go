@@ -172,8 +172,10 @@ func TestKeyRoundTrip(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 	served := exp.Add(-30 * time.Second)
-	db.MarkKeyServed(ctx, "key1", service.Image, served)
-	db.MarkKeyServed(ctx, "key1", service.Image, served.Add(time.Second)) // first delivery wins
+	db.UpdateKey(ctx, "key1", func(k *service.Key) (*service.Verification, error) {
+		k.ImageServedAt = served
+		return nil, nil
+	})
 	got, _ = db.KeyByID(ctx, "key1")
 	if !got.ImageServedAt.Equal(served) || !got.AudioServedAt.IsZero() {
 		t.Fatalf("served at %v / %v", got.ImageServedAt, got.AudioServedAt)

@@ -19,7 +19,7 @@ var _ service.Store = (*DB)(nil)
 // much as running these small statements.
 type statements struct {
 	appByKey, keyByID                    *sql.Stmt // reader
-	createKey, markImage, markAudio      *sql.Stmt // writer
+	createKey                            *sql.Stmt // writer
 	keyForUpdate, updateKey, addVerified *sql.Stmt // writer, inside UpdateKey's transaction
 }
 
@@ -42,10 +42,9 @@ func (s *statements) prepare(ctx context.Context, writer, reader *sql.DB) error 
 		{&s.keyByID, reader, keyByIDQuery},
 		{&s.createKey, writer, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
 			max_attempts, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.markImage, writer, `UPDATE keys SET image_served_at = ? WHERE id = ? AND image_served_at IS NULL`},
-		{&s.markAudio, writer, `UPDATE keys SET audio_served_at = ? WHERE id = ? AND audio_served_at IS NULL`},
 		{&s.keyForUpdate, writer, keyByIDQuery},
-		{&s.updateKey, writer, `UPDATE keys SET attempts = ?, consumed = ?, expires_at = ? WHERE id = ?`},
+		{&s.updateKey, writer, `UPDATE keys SET attempts = ?, consumed = ?, expires_at = ?, image_served_at = ?,
+			audio_served_at = ? WHERE id = ?`},
 		{&s.addVerified, writer, `INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
 			VALUES (?, ?, ?, ?, ?)`},
 	} {
@@ -59,8 +58,7 @@ func (s *statements) prepare(ctx context.Context, writer, reader *sql.DB) error 
 }
 
 func (s *statements) close() {
-	for _, st := range []*sql.Stmt{s.appByKey, s.keyByID, s.createKey, s.markImage, s.markAudio,
-		s.keyForUpdate, s.updateKey, s.addVerified} {
+	for _, st := range []*sql.Stmt{s.appByKey, s.keyByID, s.createKey, s.keyForUpdate, s.updateKey, s.addVerified} {
 		if st != nil {
 			st.Close()
 		}
@@ -84,6 +82,14 @@ func (db *DB) ServerSecret(ctx context.Context) ([]byte, error) {
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
+
+// nullableMillis stores the zero time as NULL.
+func nullableMillis(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: millis(t), Valid: true}
+}
 
 func nullMillis(n sql.NullInt64) time.Time {
 	if !n.Valid {
@@ -181,9 +187,11 @@ func oneRow(res sql.Result, err error, notFound error) error {
 // CreateKey inserts a new key.
 func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	o := k.Options
-	_, err := db.stmts.createKey.ExecContext(ctx, k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty),
-		o.Width, o.Height, string(o.Lang), k.MaxAttempts, millis(k.CreatedAt), millis(k.ExpiresAt))
-	return err
+	return db.batch.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Stmt(db.stmts.createKey).Exec(k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty),
+			o.Width, o.Height, string(o.Lang), k.MaxAttempts, millis(k.CreatedAt), millis(k.ExpiresAt))
+		return dbErr(err)
+	})
 }
 
 func scanKey(row scanner) (*service.Key, error) {
@@ -206,53 +214,43 @@ func scanKey(row scanner) (*service.Key, error) {
 	return &k, nil
 }
 
-// KeyByID returns a key with its app's appkey and state.
+// KeyByID returns a key with its app's appkey and state, from the read pool.
 func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
 	return scanKey(db.stmts.keyByID.QueryRowContext(ctx, id))
 }
 
-// MarkKeyServed records the first delivery of a key on ch.
-func (db *DB) MarkKeyServed(ctx context.Context, id string, ch service.Channel, at time.Time) error {
-	st := db.stmts.markImage
-	if ch == service.Audio {
-		st = db.stmts.markAudio
-	}
-	_, err := st.ExecContext(ctx, millis(at), id)
-	return err
-}
-
-// UpdateKey runs update on the key inside one transaction of the single writer connection,
-// begun IMMEDIATE, so no other write, from this process or another, interleaves with it.
+// UpdateKey runs update on the key inside a transaction of the single writer connection,
+// begun IMMEDIATE, so no other write, from this process or another, interleaves with it,
+// then saves what update changed.
 func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	k, err := scanKey(tx.StmtContext(ctx, db.stmts.keyForUpdate).QueryRowContext(ctx, id))
-	if err != nil {
-		return err
-	}
-	before := *k
-	v, err := update(k)
-	if err != nil {
-		return err
-	}
-	if k.Attempts != before.Attempts || k.Consumed != before.Consumed || !k.ExpiresAt.Equal(before.ExpiresAt) {
-		if _, err := tx.StmtContext(ctx, db.stmts.updateKey).ExecContext(ctx,
-			k.Attempts, k.Consumed, millis(k.ExpiresAt), k.ID); err != nil {
+	return db.batch.write(ctx, func(tx *sql.Tx) error {
+		k, err := scanKey(tx.Stmt(db.stmts.keyForUpdate).QueryRow(id))
+		if errors.Is(err, service.ErrKeyNotFound) {
 			return err
 		}
-	}
-	if v != nil {
+		if err != nil {
+			return dbErr(err)
+		}
+		before := *k
+		v, err := update(k)
+		if err != nil {
+			return err // decided before anything was written
+		}
+		if k.Attempts != before.Attempts || k.Consumed != before.Consumed || !k.ExpiresAt.Equal(before.ExpiresAt) ||
+			!k.ImageServedAt.Equal(before.ImageServedAt) || !k.AudioServedAt.Equal(before.AudioServedAt) {
+			if _, err := tx.Stmt(db.stmts.updateKey).Exec(k.Attempts, k.Consumed, millis(k.ExpiresAt),
+				nullableMillis(k.ImageServedAt), nullableMillis(k.AudioServedAt), k.ID); err != nil {
+				return dbErr(err)
+			}
+		}
+		if v == nil {
+			return nil
+		}
 		var responseMS sql.NullInt64
 		if v.Served {
 			responseMS = sql.NullInt64{Int64: v.ResponseTime.Milliseconds(), Valid: true}
 		}
-		if _, err := tx.StmtContext(ctx, db.stmts.addVerified).ExecContext(ctx,
-			v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At)); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+		_, err = tx.Stmt(db.stmts.addVerified).Exec(v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At))
+		return dbErr(err)
+	})
 }

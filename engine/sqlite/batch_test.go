@@ -1,0 +1,87 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func op(fn func(*sql.Tx) error) *writeOp { return &writeOp{fn: fn, done: make(chan error, 1)} }
+
+func insertApp(name string) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO apps (name, app_key, secret_hash, charset, length, difficulty, width, height,
+			lang, key_lifetime_s, max_attempts, created_at) VALUES (?, ?, x'00', 'alnum', 6, 'normal', 240, 80, 'en', 600, 1, 0)`,
+			name, name)
+		return dbErr(err)
+	}
+}
+
+// In one batch, an operation that declines (a plain error) leaves the others committed.
+func TestBatchKeepsOthersWhenOneDeclines(t *testing.T) {
+	db := openTestDB(t)
+	declined := errors.New("declined")
+	ops := []*writeOp{op(insertApp("a")), op(func(*sql.Tx) error { return declined }), op(insertApp("b"))}
+	db.batch.run(ops)
+	if err := <-ops[0].done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ops[1].done; err != declined {
+		t.Fatalf("declined op: %v", err)
+	}
+	if err := <-ops[2].done; err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, "apps"); n != 2 {
+		t.Fatalf("%d apps", n)
+	}
+}
+
+// A database error abandons the whole batch, and every operation in it hears so.
+func TestBatchAbandonedOnDatabaseError(t *testing.T) {
+	db := openTestDB(t)
+	ops := []*writeOp{op(insertApp("a")), op(insertApp("a")), op(insertApp("b"))} // a twice: UNIQUE fails
+	db.batch.run(ops)
+	for i, o := range ops {
+		if err := <-o.done; err == nil {
+			t.Errorf("op %d succeeded in an abandoned batch", i)
+		}
+	}
+	if n := countRows(t, db, "apps"); n != 0 {
+		t.Fatalf("%d apps written by an abandoned batch", n)
+	}
+	// The connection is usable afterwards.
+	if err := db.batch.write(context.Background(), insertApp("c")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBatchTurnsPanicsIntoErrors(t *testing.T) {
+	db := openTestDB(t)
+	err := db.batch.write(context.Background(), func(*sql.Tx) error { panic("boom") })
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("got %v", err)
+	}
+	if err := db.batch.write(context.Background(), insertApp("a")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBatchAfterClose(t *testing.T) {
+	db := openTestDB(t)
+	db.Close()
+	done := make(chan error)
+	go func() { done <- db.batch.write(context.Background(), insertApp("a")) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errClosed) {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write after Close hung")
+	}
+	db.Close() // twice is fine
+}
