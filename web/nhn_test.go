@@ -300,7 +300,7 @@ func TestNHNServerFailure(t *testing.T) {
 			t.Errorf("internal error text in %s", r.body)
 		}
 	}
-	if !hasAll(h.logs.String(), `"level":"ERROR"`, `"err":"sql: `) {
+	if !hasAll(h.logs.String(), `"level":"ERROR"`, `"err":"sql`) {
 		t.Errorf("the failure is not logged:\n%s", h.logs.String())
 	}
 }
