@@ -172,6 +172,6 @@ func runAppChange(ctx context.Context, cmd string, args []string, stdout, stderr
 	if err != nil {
 		return fmt.Errorf("app %s: %w", cmd, err)
 	}
-	fmt.Fprintf(stdout, "%sd application %s\n", strings.TrimSuffix(cmd, "e"), appKey)
+	fmt.Fprintf(stdout, "%sd application %s\n", cmd, appKey) // disabled, enabled, deleted
 	return nil
 }

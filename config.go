@@ -52,10 +52,11 @@ type LimitsConfig struct {
 // many users behind one address) and far below what would starve other apps of CPU.
 func DefaultConfig() Config {
 	return Config{
-		Listen:        ":8080",
-		DataDir:       "./data",
-		RetentionDays: 90,
-		Log:           LogConfig{Format: "text", Level: "info"},
+		Listen:         ":8080",
+		DataDir:        "./data",
+		TrustedProxies: []string{},
+		RetentionDays:  90,
+		Log:            LogConfig{Format: "text", Level: "info"},
 		Limits: LimitsConfig{
 			Enabled:      true,
 			AppIssueRate: 200, AppIssueBurst: 400,
@@ -162,7 +163,7 @@ var envVars = []struct {
 	{"CAPTCHA_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
 	{"CAPTCHA_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"CAPTCHA_TRUSTED_PROXIES", "trusted_proxies", func(c *Config, v string) error {
-		c.TrustedProxies = nil
+		c.TrustedProxies = []string{}
 		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); p != "" {
 				c.TrustedProxies = append(c.TrustedProxies, p)

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line as main does and returns what it printed.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+	return stdout.String(), err
+}
+
+func TestAppCommands(t *testing.T) {
+	t.Setenv("CAPTCHA_CONFIG", "")
+	data := t.TempDir()
+	out, err := runCLI(t, "app", "create", "-name", "shop", "-attempts", "3", "-lifetime", "2m", "-charset", "hangul", "-data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var appKey, secret string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "appkey: "); ok {
+			appKey = v
+		}
+		if v, ok := strings.CutPrefix(line, "secret: "); ok {
+			secret = v
+		}
+	}
+	if len(appKey) != 32 || len(secret) < 40 {
+		t.Fatalf("create printed %q", out)
+	}
+	list, err := runCLI(t, "app", "list", "-data", data)
+	if err != nil || !strings.Contains(list, appKey) || !strings.Contains(list, "shop") || !strings.Contains(list, "hangul") ||
+		!strings.Contains(list, "2m0s") || strings.Contains(list, secret) {
+		t.Fatalf("list: %v\n%s", err, list)
+	}
+	if out, err := runCLI(t, "app", "disable", appKey, "-data", data); err != nil || !strings.Contains(out, "disabled") {
+		t.Fatalf("disable: %v %q", err, out)
+	}
+	if list, _ := runCLI(t, "app", "list", "-data", data); !strings.Contains(list, "false") {
+		t.Fatalf("list after disable:\n%s", list)
+	}
+	if _, err := runCLI(t, "app", "enable", "-data", data, appKey); err != nil {
+		t.Fatalf("enable with the appkey after the flags: %v", err)
+	}
+	if _, err := runCLI(t, "app", "delete", appKey, "-data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "app", "delete", appKey, "-data", data); err == nil || !strings.Contains(err.Error(), "no application") {
+		t.Fatalf("delete twice: %v", err)
+	}
+}
+
+func TestAppCommandMistakes(t *testing.T) {
+	t.Setenv("CAPTCHA_CONFIG", "")
+	data := t.TempDir()
+	for _, args := range [][]string{
+		{"app"},
+		{"app", "frobnicate"},
+		{"app", "create", "-data", data},
+		{"app", "create", "-name", "x", "-attempts", "6", "-data", data},
+		{"app", "create", "-name", "x", "-lifetime", "3h", "-data", data},
+		{"app", "create", "-name", "x", "-charset", "hangul", "-lang", "en", "-data", data},
+		{"app", "disable", "-data", data},
+		{"app", "disable", "a", "b", "-data", data},
+	} {
+		_, err := runCLI(t, args...)
+		var u *usageError
+		if !errors.As(err, &u) {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+}
