@@ -27,6 +27,7 @@ const usage = `usage: captcha [command] [flags]
 commands:
   serve   run the CAPTCHA server (the default)
   app     create, list, disable, enable or delete applications (run "captcha app help")
+  admin   set an admin UI password: captcha admin passwd -user NAME (password on stdin)
   gen     write sample challenges to a directory
 
 Every command takes -config FILE and -data DIR. Run "captcha COMMAND -h" for its flags.`
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runServe(ctx, args, stdout, stderr)
 	case "app":
 		return runApp(ctx, args, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args, stdin, stdout, stderr)
 	case "gen":
 		return runGen(ctx, args, stdout, stderr)
 	case "help":

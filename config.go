@@ -26,6 +26,14 @@ type Config struct {
 	RetentionDays int          `toml:"retention_days"`
 	Log           LogConfig    `toml:"log"`
 	Limits        LimitsConfig `toml:"limits"`
+	Admin         AdminConfig  `toml:"admin"`
+}
+
+// AdminConfig tunes the admin UI at /admin.
+type AdminConfig struct {
+	// SlowSolveSeconds: solves faster than this are shown as suspiciously fast, which is
+	// how an operator sees scripts; people rarely read and type a challenge in 2 seconds.
+	SlowSolveSeconds float64 `toml:"slow_solve_seconds"`
 }
 
 // LogConfig says how the server logs.
@@ -57,6 +65,7 @@ func DefaultConfig() Config {
 		TrustedProxies: []string{},
 		RetentionDays:  90,
 		Log:            LogConfig{Format: "text", Level: "info"},
+		Admin:          AdminConfig{SlowSolveSeconds: 2},
 		Limits: LimitsConfig{
 			Enabled:      true,
 			AppIssueRate: 200, AppIssueBurst: 400,
@@ -116,12 +125,17 @@ func (c Config) Validate() error {
 			return &ConfigError{b.key, strconv.Itoa(b.value), fmt.Sprintf("1 to %d requests", maxLimit)}
 		}
 	}
+	if s := c.Admin.SlowSolveSeconds; !(s > 0 && s <= maxSlowSolveSeconds) { // also false for NaN
+		return &ConfigError{"admin.slow_solve_seconds", strconv.FormatFloat(s, 'g', -1, 64),
+			fmt.Sprintf("seconds, above 0 and at most %d", maxSlowSolveSeconds)}
+	}
 	return nil
 }
 
 const (
-	maxRetentionDays = 3650
-	maxLimit         = 1_000_000
+	maxSlowSolveSeconds = 60
+	maxRetentionDays    = 3650
+	maxLimit            = 1_000_000
 )
 
 // parseNetwork reads a CIDR network, or a single address as a network of one.
@@ -189,6 +203,7 @@ var envVars = []struct {
 	{"CAPTCHA_LIMIT_APP_VERIFY_BURST", "limits.app_verify_burst", intVar(func(c *Config) *int { return &c.Limits.AppVerifyBurst })},
 	{"CAPTCHA_LIMIT_IP_FETCH_RATE", "limits.ip_fetch_rate", floatVar(func(c *Config) *float64 { return &c.Limits.IPFetchRate })},
 	{"CAPTCHA_LIMIT_IP_FETCH_BURST", "limits.ip_fetch_burst", intVar(func(c *Config) *int { return &c.Limits.IPFetchBurst })},
+	{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "admin.slow_solve_seconds", floatVar(func(c *Config) *float64 { return &c.Admin.SlowSolveSeconds })},
 }
 
 // intVar and floatVar parse a number into the field field returns; a value that is not a

@@ -89,6 +89,9 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"unknown key", "lisen = \":1\"\n", nil, []string{"unknown key", "lisen"}},
 		{"wrong type", "listen = 8080\n", nil, []string{"listen"}},
 		{"not toml", "listen = \n", nil, []string{"c.toml"}},
+		{"slow solve zero", "[admin]\nslow_solve_seconds = 0.0\n", nil, []string{"admin.slow_solve_seconds", "0", "above 0"}},
+		{"slow solve from env", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "61"}, []string{"admin.slow_solve_seconds", "61", "at most 60"}},
+		{"slow solve not a number", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "fast"}, []string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "fast"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

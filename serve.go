@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"captcha/admin"
 	"captcha/engine"
 	"captcha/engine/service"
 	"captcha/engine/sqlite"
@@ -50,21 +51,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if apps, err := svc.Apps(ctx); err == nil && len(apps) == 0 {
 		log.Warn("no applications yet: create one with `captcha app create -name NAME` (same -data and -config)")
 	}
+	adminUI, err := openAdmin(ctx, cfg, svc, db, renderer, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
+	router := web.New(web.Options{
+		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
+		Limits: web.Limits{
+			Enabled:   cfg.Limits.Enabled,
+			AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
+			AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
+			IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+		},
+	})
+	adminUI.Register(router) // the admin UI at /admin and the demo page at /, beside the APIs
 	srv := &http.Server{
-		Handler: web.New(web.Options{
-			Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
-			Limits: web.Limits{
-				Enabled:   cfg.Limits.Enabled,
-				AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
-				AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
-				IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
-			},
-		}),
+		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -120,4 +127,33 @@ func openService(ctx context.Context, cfg Config, renderer service.Renderer, o s
 		return nil, nil, err
 	}
 	return svc, db, nil
+}
+
+// openAdmin prepares the admin UI: on the first start it creates the admin account, whose
+// password is logged this once and stored only as a hash, and the demo page's app.
+func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite.DB, r service.Renderer, log *slog.Logger) (*admin.Handler, error) {
+	ops, err := service.NewOperators(db, service.OperatorOptions{})
+	if err != nil {
+		return nil, err
+	}
+	password, created, err := ops.EnsureFirstOperator(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("creating the admin account: %w", err)
+	}
+	if created {
+		log.Warn("created the account for the admin UI at /admin; its password is shown only this once "+
+			"(change it there, or with `captcha admin passwd -user admin`)",
+			"user", service.FirstOperatorName, "password", password)
+	}
+	demo, created, err := svc.EnsureDemoApp(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("creating the demo app: %w", err)
+	}
+	if created {
+		log.Info("created the app of the demo page at / (disable it in the admin UI to turn the demo off)", "app", demo.Name)
+	}
+	return admin.New(admin.Options{
+		Service: svc, Operators: ops, Renderer: r, Logger: log,
+		SlowSolve: time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+	})
 }

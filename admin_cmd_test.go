@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"captcha/engine/service"
+	"captcha/engine/sqlite"
+)
+
+func TestAdminPasswd(t *testing.T) {
+	dir := t.TempDir()
+	passwd := func(user, input string) (string, error) {
+		var out, errOut strings.Builder
+		err := run(t.Context(), []string{"admin", "passwd", "-user", user, "-data", dir}, strings.NewReader(input), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	authenticate := func(user, password string) error {
+		db, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		ops, err := service.NewOperators(db, service.OperatorOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ops.Authenticate(context.Background(), user, password)
+		return err
+	}
+
+	if out, err := passwd("admin", "correct horse battery\r\n"); err != nil || !strings.Contains(out, "password set for admin") {
+		t.Fatalf("set: %v\n%s", err, out)
+	}
+	if err := authenticate("admin", "correct horse battery"); err != nil {
+		t.Fatalf("the password set: %v", err)
+	}
+	// A reset replaces it; spaces are part of a password.
+	if _, err := passwd("admin", " a new  password "); err != nil {
+		t.Fatal(err)
+	}
+	if err := authenticate("admin", " a new  password "); err != nil {
+		t.Errorf("the reset password: %v", err)
+	}
+	if err := authenticate("admin", "correct horse battery"); !errors.Is(err, service.ErrBadLogin) {
+		t.Errorf("the old password: %v", err)
+	}
+
+	for _, tc := range []struct {
+		user, input, want string
+		code              int
+	}{
+		{"admin", "", "no password on standard input", 1},
+		{"admin", "\n", "no password on standard input", 1},
+		{"admin", "short\n", "at least 10 characters", 1},
+		{"admin", strings.Repeat("x", 80) + "\n", "at most 72 bytes", 1},
+		{"admin", strings.Repeat("x", 5000), "too long", 1},
+		{"", "long enough password\n", "-user NAME is required", 2},
+		{"bad name", "long enough password\n", "user name", 2},
+	} {
+		_, err := passwd(tc.user, tc.input)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || exitCode(err) != tc.code {
+			t.Errorf("user %q, input %.20q: %v (exit %d), want %q (exit %d)", tc.user, tc.input, err, exitCode(err), tc.want, tc.code)
+		}
+	}
+	if err := authenticate("admin", " a new  password "); err != nil {
+		t.Errorf("a refused change changed the password: %v", err)
+	}
+}
