@@ -356,3 +356,33 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("an unknown asset: %d", rec.Code)
 	}
 }
+
+// A failure of the database is logged, and the browser learns only that something failed.
+func TestFailuresDoNotLeak(t *testing.T) {
+	v := newEnv(t)
+	cookies, csrf := v.session()
+	v.db.Close()
+	for _, tc := range []struct {
+		method, target string
+		form           url.Values
+	}{
+		{http.MethodGet, "/admin", nil},
+		{http.MethodGet, "/admin/apps/1", nil},
+		{http.MethodPost, "/admin/apps", validAppForm(csrf)},
+		{http.MethodGet, "/", nil},
+		{http.MethodPost, "/demo/verify", url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAA"}, "answer": {"X"}}},
+		{http.MethodGet, "/demo/challenge", nil},
+		{http.MethodPost, "/admin/login", url.Values{"user": {testUser}}},
+	} {
+		rec := v.do(tc.method, tc.target, tc.form, cookies, map[string]string{"Accept": "text/html"})
+		body := strings.ToLower(rec.Body.String())
+		if rec.Code != http.StatusInternalServerError && !(tc.target == "/admin/login" && rec.Code == http.StatusForbidden) {
+			t.Errorf("%s %s: %d", tc.method, tc.target, rec.Code)
+		}
+		for _, leak := range []string{"sql", "closed", "database"} {
+			if strings.Contains(body, leak) {
+				t.Errorf("%s %s tells %q", tc.method, tc.target, leak)
+			}
+		}
+	}
+}

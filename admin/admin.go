@@ -22,6 +22,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -200,7 +201,10 @@ func (h *Handler) fail(c echo.Context, err error) error {
 	default:
 		h.log.Error("admin request failed", "method", c.Request().Method, "route", c.Path(), "err", err)
 	}
-	if h.pageRoutes[c.Path()] || c.Request().Method == http.MethodPost {
+	// A page, a form post or a browser's navigation gets a page; an image, a sound or a
+	// script's request gets plain text.
+	if h.pageRoutes[c.Path()] || c.Request().Method == http.MethodPost ||
+		strings.Contains(c.Request().Header.Get("Accept"), "text/html") {
 		p := &pageData{Title: "error.title", Data: errorPage{Status: status, Message: msg}}
 		if rerr := h.render(c, status, "error", p); rerr == nil {
 			return nil
