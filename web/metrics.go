@@ -69,9 +69,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }
 
-// Registry is where the metrics are registered, for callers that add their own.
-func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
-
 func (m *Metrics) request(route, method string, status int, d time.Duration, failed bool) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
