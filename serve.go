@@ -48,7 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer db.Close() // after the server and housekeeping have stopped, below
-	if apps, err := svc.Apps(ctx); err == nil && len(apps) == 0 {
+	if !hasCustomerApp(ctx, svc) {
 		log.Warn("no applications yet: create one with `captcha app create -name NAME` (same -data and -config)")
 	}
 	adminUI, err := openAdmin(ctx, cfg, svc, db, renderer, log)
@@ -127,6 +127,21 @@ func openService(ctx context.Context, cfg Config, renderer service.Renderer, o s
 		return nil, nil, err
 	}
 	return svc, db, nil
+}
+
+// hasCustomerApp says whether any app other than the demo page's exists, so that a server
+// nobody can call the APIs of says how to change that.
+func hasCustomerApp(ctx context.Context, svc *service.Service) bool {
+	apps, err := svc.Apps(ctx)
+	if err != nil {
+		return true // the error shows elsewhere; no advice on a guess
+	}
+	for _, a := range apps {
+		if a.Name != service.DemoAppName {
+			return true
+		}
+	}
+	return false
 }
 
 // openAdmin prepares the admin UI: on the first start it creates the admin account, whose
