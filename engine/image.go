@@ -37,8 +37,8 @@ var styles = map[Difficulty]style{
 		warp: 0.03, strokes: 1, strokeWidth: 0.035, decoys: 2, grain: 10},
 	Normal: {rotate: 0.40, shear: 0.28, scaleJitter: 0.12, overlap: [2]float64{0.74, 0.88},
 		warp: 0.06, strokes: 2, strokeWidth: 0.05, decoys: 5, grain: 16},
-	Hard: {rotate: 0.48, shear: 0.35, scaleJitter: 0.16, overlap: [2]float64{0.70, 0.84},
-		warp: 0.08, strokes: 3, strokeWidth: 0.05, decoys: 8, grain: 20},
+	Hard: {rotate: 0.45, shear: 0.35, scaleJitter: 0.16, overlap: [2]float64{0.70, 0.84},
+		warp: 0.08, strokes: 2, strokeWidth: 0.055, decoys: 8, grain: 20},
 }
 
 // imageDrawer owns the flattened fonts and a pool of canvases, so that a steady stream of
