@@ -160,13 +160,39 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	}
 }
 
+// text reads an element's text with JavaScript, once the element is there: a DOM query
+// of chromedp can still hold the document a form post has just replaced.
 func text(t *testing.T, ctx context.Context, id string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.ID(id)))
+	waitJS(t, ctx, "#"+id, fmt.Sprintf(`!!document.getElementById(%q)`, id))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).textContent`, id)))
 	if err != nil {
 		t.Fatalf("text of #%s: %v", id, err)
 	}
 	return strings.TrimSpace(s)
+}
+
+// click clicks an element with JavaScript once its page has loaded (and its script has
+// set up its buttons). chromedp's own Click finds the element in the document it tracks,
+// which right after a form post can still be the previous page with the same ids, and
+// clicks where the element was there.
+func click(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	waitJS(t, ctx, "#"+id+" on a loaded page", fmt.Sprintf(`document.readyState === "complete" && !!document.getElementById(%q)`, id))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(document.getElementById(%q).click(), true)`, id))); err != nil {
+		t.Fatalf("clicking #%s: %v", id, err)
+	}
+}
+
+// value reads an input's value with JavaScript, like text.
+func value(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	waitJS(t, ctx, "#"+id, fmt.Sprintf(`!!document.getElementById(%q)`, id))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).value`, id)))
+	if err != nil {
+		t.Fatalf("value of #%s: %v", id, err)
+	}
+	return v
 }
 
 func count(t *testing.T, ctx context.Context, id string) int {
@@ -204,9 +230,9 @@ func TestInTheBrowser(t *testing.T) {
 		chromedp.Navigate(s.url+"/admin/apps/new"),
 		chromedp.WaitVisible(chromedp.ID("app-form")),
 		chromedp.SendKeys(chromedp.ID("f-name"), "webshop"),
-		chromedp.Click(chromedp.ID("save")),
-		chromedp.WaitVisible(chromedp.ID("secret")),
 	)
+	click(t, ctx, "save")
+	waitJS(t, ctx, "the new secret", `location.pathname === "/admin/apps" && !!document.getElementById("secret")`)
 	appKey, secret := text(t, ctx, "appkey"), text(t, ctx, "secret")
 	app, err := s.svc.AuthenticateApp(bg, appKey, secret)
 	if err != nil {
@@ -215,7 +241,8 @@ func TestInTheBrowser(t *testing.T) {
 
 	// The preview image loads, then follows the width typed before saving; a refused
 	// value gets its reason next to the field.
-	do(t, ctx, "open the app", chromedp.Click(chromedp.ID("back")), chromedp.WaitVisible(chromedp.ID("preview-image")))
+	do(t, ctx, "open the app", chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)),
+		chromedp.WaitVisible(chromedp.ID("preview-image")))
 	waitJS(t, ctx, "the preview image", `(() => { const i = document.getElementById("preview-image"); return i.complete && i.naturalWidth === 240; })()`)
 	do(t, ctx, "change the width",
 		chromedp.SetValue(chromedp.ID("f-width"), ""),
@@ -232,11 +259,9 @@ func TestInTheBrowser(t *testing.T) {
 	}
 
 	// Rotate the secret: the new one works, the old one no longer does.
-	do(t, ctx, "rotate the secret",
-		chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)),
-		chromedp.Click(chromedp.ID("rotate")),
-		chromedp.WaitVisible(chromedp.ID("secret")),
-	)
+	do(t, ctx, "open the app again", chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)))
+	click(t, ctx, "rotate")
+	waitJS(t, ctx, "the rotated secret", `location.pathname.endsWith("/secret") && !!document.getElementById("secret")`)
 	rotated := text(t, ctx, "secret")
 	if _, err := s.svc.AuthenticateApp(bg, appKey, rotated); err != nil || rotated == secret {
 		t.Errorf("rotated secret %q: %v", rotated, err)
@@ -251,20 +276,16 @@ func TestInTheBrowser(t *testing.T) {
 	if screenshots {
 		saveScreenshot(t, ctx, "demo.png")
 	}
-	key, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID("demo-key")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := value(t, ctx, "demo-key")
 	openDB := &env{t: t, path: s.path}
-	do(t, ctx, "answer the demo",
-		chromedp.SendKeys(chromedp.ID("demo-answer"), openDB.answerOf(key)),
-		chromedp.Click(chromedp.ID("demo-submit")),
-	)
+	do(t, ctx, "answer the demo", chromedp.SendKeys(chromedp.ID("demo-answer"), openDB.answerOf(key)))
+	click(t, ctx, "demo-submit")
 	waitJS(t, ctx, "the verdict", `(() => { const v = document.getElementById("verdict"); return !!v && v.classList.contains("ok"); })()`)
+	verdictKey := value(t, ctx, "demo-key")
 
-	// A new challenge without a reload.
-	do(t, ctx, "ask for a new challenge", chromedp.Click(chromedp.ID("demo-new")))
-	waitJS(t, ctx, "a new key", fmt.Sprintf(`document.getElementById("demo-key").value !== %q && !document.getElementById("verdict")`, key))
+	// A new challenge without a reload: the verdict goes, the key changes.
+	click(t, ctx, "demo-new")
+	waitJS(t, ctx, "a new key", fmt.Sprintf(`document.getElementById("demo-key").value !== %q && !document.getElementById("verdict")`, verdictKey))
 
 	// The dashboard counts the solve.
 	do(t, ctx, "open the dashboard", chromedp.Navigate(s.url+"/admin"), chromedp.WaitVisible(chromedp.ID("totals")))
@@ -287,7 +308,8 @@ func TestInTheBrowser(t *testing.T) {
 	}
 
 	// Signing out ends the session: the dashboard sends back to the sign-in page.
-	do(t, ctx, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	click(t, ctx, "logout")
+	waitJS(t, ctx, "the sign-in page", `location.pathname === "/admin/login" && !!document.getElementById("login-form")`)
 	do(t, ctx, "visit after signing out", chromedp.Navigate(s.url+"/admin/apps"), chromedp.WaitVisible(chromedp.ID("login-form")))
 }
 
