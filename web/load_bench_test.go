@@ -69,7 +69,7 @@ func BenchmarkFlows(b *testing.B) {
 		return sync.OnceValue(func() *loadServer { return newLoadServer(b, r, keys) })
 	}
 	empty := server(r, 0)
-	for _, clients := range []int{4, 32} {
+	for _, clients := range []int{1, 4, 32} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			runFlows(b, empty(), clients)
 		})
@@ -247,6 +247,7 @@ func runFlows(b *testing.B, s *loadServer, clients int) {
 	pct := func(p float64) float64 { return float64(all[int(p*float64(len(all)-1))].Microseconds()) / 1000 }
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "flows/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.90), "p90-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(peakRSS, "peak-rss-MB")
 	if ops, txs := s.db.BatchStats(); txs > 0 {

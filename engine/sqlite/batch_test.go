@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +85,34 @@ func TestBatchAfterClose(t *testing.T) {
 		t.Fatal("a write after Close hung")
 	}
 	db.Close() // twice is fine
+}
+
+// The writer never checkpoints; the checkpointer copies the WAL into the database file in
+// the background.
+func TestCheckpointsRunInTheBackground(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	var autocheckpoint int
+	if err := db.writer.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&autocheckpoint); err != nil || autocheckpoint != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d, %v", autocheckpoint, err)
+	}
+	for i := range 50 {
+		if err := db.batch.write(ctx, insertApp(fmt.Sprint("app", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var busy, frames, copied int
+		if err := db.writer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(NOOP)").Scan(&busy, &frames, &copied); err != nil {
+			t.Fatal(err)
+		}
+		if frames > 0 && copied == frames {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s, %d of %d WAL frames are checkpointed", copied, frames)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

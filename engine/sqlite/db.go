@@ -49,6 +49,7 @@ type DB struct {
 	reader *sql.DB
 	stmts  statements
 	batch  *batcher // the request path's writes, committed in groups
+	ckpt   *checkpointer
 }
 
 // Open opens (creating it and its directory if needed) the database at path, brings its
@@ -63,7 +64,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// The writer begins every transaction IMMEDIATE: it takes the write lock at BEGIN, so a
 	// transaction that reads then writes cannot fail halfway on a lock another process took
 	// after its read.
-	writer, err := sql.Open("sqlite", dsn(path, "_txlock=immediate", "_pragma=cache_size(-16384)"))
+	// It never checkpoints: the checkpointer does, off the request path (checkpoint.go).
+	writer, err := sql.Open("sqlite", dsn(path, "_txlock=immediate", "_pragma=cache_size(-16384)",
+		"_pragma=wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +97,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	ckpt, err := sql.Open("sqlite", dsn(path, "_pragma=cache_size(-256)"))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	db.ckpt = newCheckpointer(ckpt)
 	db.batch = newBatcher(writer)
 	return db, nil
 }
@@ -113,6 +123,9 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Close() error {
 	if db.batch != nil {
 		db.batch.close()
+	}
+	if db.ckpt != nil {
+		db.ckpt.close()
 	}
 	db.stmts.close()
 	var errs []error
