@@ -58,14 +58,14 @@ func TestAudioIsDeterministicPerSeed(t *testing.T) {
 func TestAudioDoesNotDependOnPreviousClips(t *testing.T) {
 	r := newTestRenderer(t)
 	o := DefaultOptions()
-	first, _ := r.Audio("ACE234", Seed{9}, o)
+	first, _ := r.Audio("ACE236", Seed{9}, o)
 	long := o
 	long.Length = MaxLength
 	for range 3 {
 		r.Audio("WWWWWWWW", Seed{7}, long)
 		r.Audio("ACE2", Seed{8}, o)
 	}
-	again, _ := r.Audio("ACE234", Seed{9}, o)
+	again, _ := r.Audio("ACE236", Seed{9}, o)
 	if !bytes.Equal(first, again) {
 		t.Fatal("a clip depends on what was spoken before it")
 	}

@@ -19,9 +19,10 @@ const (
 )
 
 // alnumRunes leaves out every character that a warped glyph lets a person confuse with
-// another: 0/O/Q/D, 1/I/L, 2/Z, 5/S (S stays), 8/B (8 stays). Answers are compared
+// another: 0/O/Q/D, 1/I/L, 2/Z, 5/S and 8/B (S and 8 stay), and A/4, V/Y and E/F (A, Y and E
+// stay), the pairs blind readings of normal challenges confused most. Answers are compared
 // case-insensitively, so lower case would only add look-alikes.
-const alnumRunes = "ACEFGHJKMNPRSTUVWXY2346789"
+const alnumRunes = "ACEGHJKMNPRSTUWXY236789"
 
 const digitRunes = "0123456789"
 

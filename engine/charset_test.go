@@ -56,7 +56,7 @@ func TestNewAnswerIsRoughlyUniform(t *testing.T) {
 }
 
 func TestAlnumLeavesOutLookAlikes(t *testing.T) {
-	for _, r := range "0O1IL5BZQD" + "abcdefghijklmnopqrstuvwxyz" {
+	for _, r := range "0O1IL5BZQD4VF" + "abcdefghijklmnopqrstuvwxyz" {
 		if strings.ContainsRune(alnumRunes, r) {
 			t.Errorf("alnum contains the look-alike %q", r)
 		}

@@ -35,8 +35,8 @@ type style struct {
 var styles = map[Difficulty]style{
 	Easy: {rotate: 0.18, shear: 0.12, scaleJitter: 0.06, overlap: [2]float64{0.92, 1.0},
 		warp: 0.03, strokes: 1, strokeWidth: 0.035, decoys: 2, grain: 10},
-	Normal: {rotate: 0.40, shear: 0.28, scaleJitter: 0.12, overlap: [2]float64{0.74, 0.88},
-		warp: 0.06, strokes: 2, strokeWidth: 0.05, decoys: 5, grain: 16},
+	Normal: {rotate: 0.26, shear: 0.18, scaleJitter: 0.12, overlap: [2]float64{0.84, 0.95},
+		warp: 0.06, strokes: 1, strokeWidth: 0.05, decoys: 7, grain: 16},
 	Hard: {rotate: 0.45, shear: 0.35, scaleJitter: 0.16, overlap: [2]float64{0.70, 0.84},
 		warp: 0.08, strokes: 2, strokeWidth: 0.055, decoys: 8, grain: 20},
 }
