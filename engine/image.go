@@ -30,15 +30,23 @@ type style struct {
 	strokeWidth float64 // their widest point, as a fraction of the height
 	decoys      int     // faint small glyphs behind the text
 	grain       int     // amplitude of per-pixel background noise
+	// What varies from one challenge to the next without troubling a reader, so that a
+	// model trained on generated samples sees each character in ever new places and shapes.
+	fill   [2]float64 // share of the width the text fills
+	lift   float64    // the whole line moves up or down by up to this share of the height
+	hollow float64    // chance that a glyph is drawn as its outline only
 }
 
 var styles = map[Difficulty]style{
 	Easy: {rotate: 0.18, shear: 0.12, scaleJitter: 0.06, overlap: [2]float64{0.92, 1.0},
-		warp: 0.03, strokes: 1, strokeWidth: 0.035, decoys: 2, grain: 10},
+		warp: 0.03, strokes: 1, strokeWidth: 0.035, decoys: 2, grain: 10,
+		fill: [2]float64{0.78, 0.88}, lift: 0.06},
 	Normal: {rotate: 0.26, shear: 0.18, scaleJitter: 0.12, overlap: [2]float64{0.84, 0.95},
-		warp: 0.06, strokes: 1, strokeWidth: 0.05, decoys: 7, grain: 16},
+		warp: 0.06, strokes: 1, strokeWidth: 0.05, decoys: 7, grain: 16,
+		fill: [2]float64{0.68, 0.9}, lift: 0.12, hollow: 0.3},
 	Hard: {rotate: 0.45, shear: 0.35, scaleJitter: 0.16, overlap: [2]float64{0.70, 0.84},
-		warp: 0.08, strokes: 2, strokeWidth: 0.055, decoys: 8, grain: 20},
+		warp: 0.08, strokes: 2, strokeWidth: 0.055, decoys: 8, grain: 20,
+		fill: [2]float64{0.64, 0.9}, lift: 0.14, hollow: 0.4},
 }
 
 // imageDrawer owns the flattened fonts and a pool of canvases, so that a steady stream of
@@ -70,6 +78,7 @@ type canvas struct {
 	warpY []float64 // vertical displacement by column
 	ink   []ycc     // ink colour by column
 	ops   []vec     // scratch for one polygon
+	band  []vec     // scratch for the band around one contour
 }
 
 type rgb struct{ r, g, b uint8 }
@@ -178,13 +187,24 @@ func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st s
 		total += step
 		tallest = max(tallest, y1-y0)
 	}
-	size := min(w*(0.78+0.1*rng.Float64())/total, h*0.78/tallest)
-	x := (w - total*size) * (0.25 + 0.5*rng.Float64())
-	baseline := h/2 + h*0.06*(2*rng.Float64()-1)
+	fill := st.fill[0] + (st.fill[1]-st.fill[0])*rng.Float64()
+	size := min(w*fill/total, h*0.72/tallest)
+	// A small margin on each side keeps the warp from pushing the outer glyphs off the edge.
+	margin := w * 0.03
+	x := margin + max(w-2*margin-total*size, 0)*rng.Float64()
+	// The line may move only as far as keeps its tallest glyph, jittered and warped, inside
+	// the image.
+	room := max((h-tallest*size)/2-h*(0.05+st.warp), 0)
+	baseline := h/2 + min(h*st.lift, room)*(2*rng.Float64()-1)
 	for _, pg := range glyphs {
 		cy := baseline + h*0.05*(2*rng.Float64()-1)
 		center := vec{x + pg.width*size/2, cy}
-		c.addGlyph(pg.g, pg.m.scale(size, size), center, true)
+		m := pg.m.scale(size, size)
+		if rng.Float64() < st.hollow {
+			c.addOutline(pg.g, m, center, size*0.07)
+		} else {
+			c.addGlyph(pg.g, m, center, true)
+		}
 		c.fill()
 		x += pg.width * size
 	}
@@ -201,6 +221,38 @@ func (c *canvas) addGlyph(g *outline, m affine, center vec, warped bool) {
 			c.ops = append(c.ops, vec{q.x + center.x, q.y + center.y})
 		}
 		c.addPolygon(c.ops, warped)
+	}
+}
+
+// addOutline adds only the outline of a glyph, width pixels thick, with the same transform
+// and warp as addGlyph. Each contour becomes one band: out along its left side and back
+// along its right, so every band winds the same way whatever the contour's direction, and
+// bands that touch fill as one under the non-zero rule.
+func (c *canvas) addOutline(g *outline, m affine, center vec, width float64) {
+	cx, cy := (g.minX+g.maxX)/2, (g.minY+g.maxY)/2
+	for _, contour := range g.contours {
+		n := len(contour)
+		c.ops = c.ops[:0]
+		for _, p := range contour {
+			q := m.apply(vec{p.x - cx, p.y - cy})
+			c.ops = append(c.ops, vec{q.x + center.x, q.y + center.y})
+		}
+		c.band = c.band[:0]
+		for _, sign := range [2]float64{1, -1} {
+			for k := 0; k <= n; k++ {
+				i := k % n
+				if sign < 0 {
+					i = (n - k) % n
+				}
+				// The normal at a vertex is the mean of its two edges' normals.
+				a, b := c.ops[(i+n-1)%n], c.ops[(i+1)%n]
+				dx, dy := b.x-a.x, b.y-a.y
+				l := math.Hypot(dx, dy) + 1e-9
+				half := sign * width / 2
+				c.band = append(c.band, vec{c.ops[i].x - dy/l*half, c.ops[i].y + dx/l*half})
+			}
+		}
+		c.addPolygon(c.band, true)
 	}
 }
 

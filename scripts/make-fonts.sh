@@ -23,6 +23,12 @@ subset $d/dejavu/DejaVuSerif-Bold.ttf          latin-dejavu-serif-bold.ttf  "$la
 subset $d/liberation2/LiberationSans-Bold.ttf  latin-liberation-sans-bold.ttf "$latin"
 subset $d/liberation2/LiberationSerif-Bold.ttf latin-liberation-serif-bold.ttf "$latin"
 subset $d/liberation2/LiberationMono-Bold.ttf  latin-liberation-mono-bold.ttf "$latin"
+# More shapes of every character make a model trained on samples generalise worse, while a
+# person reads each of them at once. (Condensed and narrow faces were tried and dropped:
+# their N, M and W were misread.)
+subset $d/dejavu/DejaVuSansMono-Bold.ttf       latin-dejavu-sans-mono-bold.ttf "$latin"
+subset $d/liberation2/LiberationSans-BoldItalic.ttf latin-liberation-sans-bold-italic.ttf "$latin"
+subset $d/liberation2/LiberationSerif-BoldItalic.ttf latin-liberation-serif-bold-italic.ttf "$latin"
 subset $d/nanum/NanumGothicBold.ttf            hangul-nanum-gothic-bold.ttf "$hangul"
 subset $d/nanum/NanumMyeongjoBold.ttf          hangul-nanum-myeongjo-bold.ttf "$hangul"
 subset $d/nanum/NanumBarunGothicBold.ttf       hangul-nanum-barun-gothic-bold.ttf "$hangul"
