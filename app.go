@@ -83,10 +83,7 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	d.Charset, d.Difficulty, d.Lang = engine.Charset(*charset), engine.Difficulty(*difficulty), engine.Lang(*lang)
 	if d.Lang == "" {
-		d.Lang = engine.English
-		if d.Charset == engine.Hangul {
-			d.Lang = engine.Korean
-		}
+		d.Lang = engine.DefaultLang(d.Charset)
 	}
 	if err := d.Validate(); err != nil {
 		return &usageError{"app create: " + err.Error()}

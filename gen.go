@@ -38,10 +38,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	d.Charset, d.Difficulty, d.Lang = engine.Charset(*charset), engine.Difficulty(*difficulty), engine.Lang(*lang)
 	if d.Lang == "" {
-		d.Lang = engine.English
-		if d.Charset == engine.Hangul {
-			d.Lang = engine.Korean
-		}
+		d.Lang = engine.DefaultLang(d.Charset)
 	}
 	if err := d.Validate(); err != nil {
 		return &usageError{"gen: " + err.Error()}

@@ -22,6 +22,7 @@ import (
 
 	"captcha/admin"
 	"captcha/engine/service"
+	"captcha/engine/service/servicetest"
 	"captcha/engine/sqlite"
 	"captcha/web"
 )
@@ -338,7 +339,7 @@ func playTraffic(t *testing.T, s *browserServer) {
 	ctx := context.Background()
 	r, _ := sharedRenderer()
 	now := time.Now()
-	c := &clock{t: now.Add(-23 * time.Hour)}
+	c := servicetest.NewClock(now.Add(-23 * time.Hour))
 	svc, err := service.New(ctx, s.db, r, service.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +356,7 @@ func playTraffic(t *testing.T, s *browserServer) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for hour := 0; hour < 23; hour++ {
-		c.t = now.Add(time.Duration(hour-23) * time.Hour)
+		c.Set(now.Add(time.Duration(hour-23) * time.Hour))
 		// Busier in the day: a bell over the hours.
 		people := 2 + int(6*(1-math.Abs(float64(hour)-12)/12))
 		bots := 0
@@ -381,16 +382,16 @@ func playTraffic(t *testing.T, s *browserServer) {
 			}
 			answer := k.Answer
 			if i < people {
-				c.t = c.t.Add(time.Duration(2500+rng.IntN(9000)) * time.Millisecond)
+				c.Advance(time.Duration(2500+rng.IntN(9000)) * time.Millisecond)
 				if rng.IntN(7) == 0 {
 					answer = "WRONG"
 				}
 			} else {
-				c.t = c.t.Add(time.Duration(300+rng.IntN(900)) * time.Millisecond)
+				c.Advance(time.Duration(300+rng.IntN(900)) * time.Millisecond)
 			}
 			svc.Verify(ctx, app, k.ID, answer, service.NoChannel)
 		}
 	}
-	c.t = now
+	c.Set(now)
 	svc.DeleteExpiredKeys(ctx)
 }

@@ -20,26 +20,9 @@ import (
 	"captcha/admin"
 	"captcha/engine"
 	"captcha/engine/service"
+	"captcha/engine/service/servicetest"
 	"captcha/engine/sqlite"
 )
-
-// clock is a settable time source shared by the service, the operators and the throttle.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // env is the admin UI on a real SQLite database and a real echo router.
 type env struct {
@@ -49,7 +32,7 @@ type env struct {
 	svc   *service.Service
 	ops   *service.Operators
 	e     *echo.Echo
-	clock *clock
+	clock *servicetest.Clock
 	demo  *service.App
 }
 
@@ -65,7 +48,7 @@ var sharedRenderer = sync.OnceValues(engine.NewRenderer)
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	v := &env{t: t, path: filepath.Join(t.TempDir(), sqlite.FileName),
-		clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}}
+		clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))}
 	v.open()
 	if err := v.ops.SetPassword(context.Background(), testUser, testPassword); err != nil {
 		t.Fatal(err)

@@ -31,6 +31,15 @@ const (
 	Korean  Lang = "ko"
 )
 
+// DefaultLang is the language a charset is spoken in when none is chosen: Korean for
+// Hangul, which only Korean can speak, English otherwise.
+func DefaultLang(c Charset) Lang {
+	if c == Hangul {
+		return Korean
+	}
+	return English
+}
+
 // Limits of what the engine accepts; callers (config, admin UI) validate against these.
 const (
 	MinLength, MaxLength, DefaultLength = 4, 8, 6

@@ -16,30 +16,13 @@ import (
 
 	"captcha/engine"
 	"captcha/engine/service"
+	"captcha/engine/service/servicetest"
 	"captcha/engine/sqlite"
 	"captcha/web"
 )
 
 // The renderer holds parsed fonts; one is enough for every test.
 var sharedRenderer = sync.OnceValues(engine.NewRenderer)
-
-// clock is a settable time source shared by the service under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // syncBuffer collects log output written from server goroutines.
 type syncBuffer struct {
@@ -67,7 +50,7 @@ type harness struct {
 	handler  http.Handler
 	svc      *service.Service
 	db       *sqlite.DB
-	clock    *clock
+	clock    *servicetest.Clock
 	logs     *syncBuffer
 	app      *service.App
 	secret   string
@@ -96,7 +79,7 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	h := &harness{t: t, db: db, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	h := &harness{t: t, db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	metrics := web.NewMetrics()
 	h.svc, err = service.New(ctx, db, r, service.Options{Now: h.clock.Now, Observer: metrics, Logger: log})

@@ -12,26 +12,9 @@ import (
 
 	"captcha/engine"
 	"captcha/engine/service"
+	"captcha/engine/service/servicetest"
 	"captcha/engine/sqlite"
 )
-
-// clock is a settable time source, so expiry and response times are tested without sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeRenderer returns bytes that depend only on the answer and the seed, so tests can see
 // what was drawn without decoding images.
@@ -57,7 +40,7 @@ func (c *counts) Rendered(ch service.Channel, d time.Duration) {}
 type fixture struct {
 	svc   *service.Service
 	db    *sqlite.DB
-	clock *clock
+	clock *servicetest.Clock
 	obs   *counts
 }
 
@@ -69,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	f := &fixture{db: db, clock: &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}, obs: &counts{}}
+	f := &fixture{db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), obs: &counts{}}
 	f.svc, err = service.New(ctx, db, fakeRenderer{}, service.Options{Now: f.clock.Now, Observer: f.obs})
 	if err != nil {
 		t.Fatal(err)
