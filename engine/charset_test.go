@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -17,7 +18,7 @@ func TestNewAnswerUsesCharsetAndLength(t *testing.T) {
 				t.Errorf("%s/%d: %q has %d characters", cs, n, a, got)
 			}
 			for _, r := range a {
-				if !containsRune(charsets[cs], r) {
+				if !slices.Contains(charsets[cs], r) {
 					t.Errorf("%s: %q is outside the charset", cs, r)
 				}
 			}

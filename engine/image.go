@@ -159,14 +159,14 @@ func (flushBuffer) Flush() error { return nil }
 
 // placedGlyph is a glyph with its per-glyph transform, before it is positioned.
 type placedGlyph struct {
-	g     *outline
-	m     affine
-	width float64 // ink width after the transform, at size 1
+	g       *outline
+	m       affine
+	advance float64 // how far the next glyph starts, at size 1: ink width less the overlap
 }
 
 // layoutText places the glyphs left to right so that neighbours overlap by a random share
-// of their width (segmentation by gaps fails), scales the row to fill most of the canvas,
-// and adds them to the rasterizer.
+// of their width (segmentation by gaps fails), scales the row to fill the style's share of
+// the width, and adds them to the rasterizer.
 func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st style, w, h float64) {
 	glyphs := make([]placedGlyph, len(text))
 	var total, tallest float64
@@ -178,13 +178,12 @@ func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st s
 			mul(shear(st.shear*(2*rng.Float64()-1))).
 			scale(sx, sy)
 		x0, x1, y0, y1 := m.bounds(g)
-		glyphs[i] = placedGlyph{g: g, m: m, width: x1 - x0}
-		step := glyphs[i].width
+		advance := x1 - x0
 		if i < len(text)-1 {
-			step *= st.overlap[0] + (st.overlap[1]-st.overlap[0])*rng.Float64()
+			advance *= st.overlap[0] + (st.overlap[1]-st.overlap[0])*rng.Float64()
 		}
-		glyphs[i].width = step
-		total += step
+		glyphs[i] = placedGlyph{g: g, m: m, advance: advance}
+		total += advance
 		tallest = max(tallest, y1-y0)
 	}
 	fill := st.fill[0] + (st.fill[1]-st.fill[0])*rng.Float64()
@@ -198,7 +197,7 @@ func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st s
 	baseline := h/2 + min(h*st.lift, room)*(2*rng.Float64()-1)
 	for _, pg := range glyphs {
 		cy := baseline + h*0.05*(2*rng.Float64()-1)
-		center := vec{x + pg.width*size/2, cy}
+		center := vec{x + pg.advance*size/2, cy}
 		m := pg.m.scale(size, size)
 		if rng.Float64() < st.hollow {
 			c.addOutline(pg.g, m, center, size*0.07)
@@ -206,7 +205,7 @@ func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st s
 			c.addGlyph(pg.g, m, center, true)
 		}
 		c.fill()
-		x += pg.width * size
+		x += pg.advance * size
 	}
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Renderer draws challenges. It holds the parsed fonts and decoded voice samples, which are
@@ -39,18 +40,9 @@ func checkAnswer(answer string, o Options) error {
 		return ErrBadAnswer
 	}
 	for _, r := range answer {
-		if !containsRune(charsets[o.Charset], r) {
+		if !slices.Contains(charsets[o.Charset], r) {
 			return fmt.Errorf("%w: %q is not in %s", ErrBadAnswer, r, o.Charset)
 		}
 	}
 	return nil
-}
-
-func containsRune(set []rune, r rune) bool {
-	for _, s := range set {
-		if s == r {
-			return true
-		}
-	}
-	return false
 }
