@@ -189,12 +189,12 @@ func (s *server) naverChallenge(ch service.Channel) echo.HandlerFunc {
 			if err != nil {
 				return err
 			}
-			return c.Blob(http.StatusOK, "audio/wav", wav)
+			return sendChallenge(c, "audio/wav", wav)
 		}
 		img, err := s.svc.KeyImage(ctx, c.QueryParam("key"), appKey)
 		if err != nil {
 			return err
 		}
-		return c.Blob(http.StatusOK, "image/jpeg", img)
+		return sendChallenge(c, "image/jpeg", img)
 	}
 }

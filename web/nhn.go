@@ -118,7 +118,7 @@ func (s *server) nhnImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Blob(http.StatusOK, "image/jpeg", img)
+	return sendChallenge(c, "image/jpeg", img)
 }
 
 func (s *server) nhnSound(c echo.Context) error {
@@ -129,7 +129,7 @@ func (s *server) nhnSound(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Blob(http.StatusOK, "audio/wav", wav)
+	return sendChallenge(c, "audio/wav", wav)
 }
 
 func (s *server) nhnVerify(c echo.Context) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -242,6 +243,9 @@ func TestNHNImageIsTheSameJPEGEveryTime(t *testing.T) {
 	if a.status != 200 || a.header.Get("Content-Type") != "image/jpeg" || !isJPEG(a.body) {
 		t.Fatalf("img: %d %q", a.status, a.header.Get("Content-Type"))
 	}
+	if got := a.header.Get("Content-Length"); got != strconv.Itoa(len(a.body)) {
+		t.Errorf("img: Content-Length %q for %d bytes", got, len(a.body))
+	}
 	if !bytes.Equal(a.body, b.body) {
 		t.Fatal("two fetches of one key gave different images")
 	}
@@ -257,6 +261,9 @@ func TestNHNSound(t *testing.T) {
 	r := h.do("GET", "/captcha/v1.0/keys/"+key+"/sound?timestamp=1513324704457")
 	if r.status != 200 || r.header.Get("Content-Type") != "audio/wav" || !isWAV(r.body) {
 		t.Fatalf("sound: %d %q", r.status, r.header.Get("Content-Type"))
+	}
+	if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(r.body)) {
+		t.Errorf("sound: Content-Length %q for %d bytes", got, len(r.body))
 	}
 	again := h.do("GET", "/captcha/v1.0/keys/"+key+"/sound")
 	if !bytes.Equal(r.body, again.body) {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -201,4 +202,11 @@ var (
 // allowFetch applies the per-client limit to image and sound fetches.
 func (s *server) allowFetch(c echo.Context) bool {
 	return s.fetch.allow(clientNetwork(c.RealIP()), s.now())
+}
+
+// sendChallenge answers with an image or a sound. With its length stated, the body goes out
+// in one piece rather than chunked, and a browser or proxy knows when it has all of it.
+func sendChallenge(c echo.Context, contentType string, data []byte) error {
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(data)))
+	return c.Blob(http.StatusOK, contentType, data)
 }

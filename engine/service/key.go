@@ -184,6 +184,15 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	if err != nil {
 		return nil, err
 	}
+	// No more challenges are drawn at once than there are cores: drawing is pure CPU work, so
+	// more at a time would finish none sooner, and each one drawing holds a canvas and its
+	// encoder's buffers in memory and in the processor's caches.
+	select {
+	case s.drawing <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.drawing }()
 	start := time.Now() // the wall clock, not s.now: this measures work, not policy
 	var data []byte
 	if ch == Audio {

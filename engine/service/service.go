@@ -16,6 +16,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"runtime"
 	"log/slog"
 	"time"
 
@@ -58,6 +59,8 @@ type Service struct {
 	log       *slog.Logger
 	retention time.Duration
 	secret    []byte // the seed secret, loaded once: it never changes
+	// drawing holds one token per challenge being drawn; see serve.
+	drawing chan struct{}
 }
 
 // New loads the server secret (creating it on the first start) and returns the service.
@@ -67,7 +70,7 @@ func New(ctx context.Context, store Store, r Renderer, o Options) (*Service, err
 		return nil, fmt.Errorf("loading the server secret: %w", err)
 	}
 	s := &Service{store: newCachingStore(store), renderer: r, now: o.Now, observer: o.Observer, log: o.Logger,
-		retention: o.Retention, secret: secret}
+		retention: o.Retention, secret: secret, drawing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -20,7 +20,10 @@ var _ service.Store = (*DB)(nil)
 type statements struct {
 	appByKey, keyByID                    *sql.Stmt // reader
 	createKey                            *sql.Stmt // writer
-	keyForUpdate, updateKey, addVerified *sql.Stmt // writer, inside UpdateKey's transaction
+	keyForUpdate, addVerified            *sql.Stmt // writer, inside UpdateKey's transaction
+	// The UPDATEs of a key, narrowest first (see UpdateKey): markImage, markAudio, attempts,
+	// then updateKey, which writes every column that can change.
+	markImage, markAudio, attempts, updateKey *sql.Stmt // writer, inside UpdateKey's transaction
 }
 
 const appColumns = `id, name, app_key, secret_hash, enabled, charset, length, difficulty, width, height,
@@ -43,6 +46,9 @@ func (s *statements) prepare(ctx context.Context, writer, reader *sql.DB) error 
 		{&s.createKey, writer, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
 			max_attempts, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.keyForUpdate, writer, keyByIDQuery},
+		{&s.markImage, writer, `UPDATE keys SET image_served_at = ? WHERE id = ?`},
+		{&s.markAudio, writer, `UPDATE keys SET audio_served_at = ? WHERE id = ?`},
+		{&s.attempts, writer, `UPDATE keys SET attempts = ?, consumed = ? WHERE id = ?`},
 		{&s.updateKey, writer, `UPDATE keys SET attempts = ?, consumed = ?, expires_at = ?, image_served_at = ?,
 			audio_served_at = ? WHERE id = ?`},
 		{&s.addVerified, writer, `INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
@@ -58,7 +64,8 @@ func (s *statements) prepare(ctx context.Context, writer, reader *sql.DB) error 
 }
 
 func (s *statements) close() {
-	for _, st := range []*sql.Stmt{s.appByKey, s.keyByID, s.createKey, s.keyForUpdate, s.updateKey, s.addVerified} {
+	for _, st := range []*sql.Stmt{s.appByKey, s.keyByID, s.createKey, s.keyForUpdate, s.addVerified, s.markImage,
+		s.markAudio, s.attempts, s.updateKey} {
 		if st != nil {
 			st.Close()
 		}
@@ -236,12 +243,8 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 		if err != nil {
 			return err // decided before anything was written
 		}
-		if k.Attempts != before.Attempts || k.Consumed != before.Consumed || !k.ExpiresAt.Equal(before.ExpiresAt) ||
-			!k.ImageServedAt.Equal(before.ImageServedAt) || !k.AudioServedAt.Equal(before.AudioServedAt) {
-			if _, err := tx.Stmt(db.stmts.updateKey).Exec(k.Attempts, k.Consumed, millis(k.ExpiresAt),
-				nullableMillis(k.ImageServedAt), nullableMillis(k.AudioServedAt), k.ID); err != nil {
-				return dbErr(err)
-			}
+		if err := db.saveKey(tx, &before, k); err != nil {
+			return dbErr(err)
 		}
 		if v == nil {
 			return nil
@@ -253,4 +256,29 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 		_, err = tx.Stmt(db.stmts.addVerified).Exec(v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At))
 		return dbErr(err)
 	})
+}
+
+// saveKey writes what changed between before and after with the narrowest UPDATE that covers
+// it. Each flow changes one or two columns at a time, and an UPDATE that names an indexed
+// column (expires_at) or a column a trigger watches rewrites that index entry or runs that
+// trigger even when the value is unchanged.
+func (db *DB) saveKey(tx *sql.Tx, before, after *service.Key) error {
+	attempts := after.Attempts != before.Attempts || after.Consumed != before.Consumed
+	expires := !after.ExpiresAt.Equal(before.ExpiresAt)
+	image := !after.ImageServedAt.Equal(before.ImageServedAt)
+	audio := !after.AudioServedAt.Equal(before.AudioServedAt)
+	var err error
+	switch {
+	case !attempts && !expires && !image && !audio:
+	case image && !attempts && !expires && !audio:
+		_, err = tx.Stmt(db.stmts.markImage).Exec(nullableMillis(after.ImageServedAt), after.ID)
+	case audio && !attempts && !expires && !image:
+		_, err = tx.Stmt(db.stmts.markAudio).Exec(nullableMillis(after.AudioServedAt), after.ID)
+	case attempts && !expires && !image && !audio:
+		_, err = tx.Stmt(db.stmts.attempts).Exec(after.Attempts, after.Consumed, after.ID)
+	default:
+		_, err = tx.Stmt(db.stmts.updateKey).Exec(after.Attempts, after.Consumed, millis(after.ExpiresAt),
+			nullableMillis(after.ImageServedAt), nullableMillis(after.AudioServedAt), after.ID)
+	}
+	return err
 }
