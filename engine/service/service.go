@@ -16,8 +16,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"runtime"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"captcha/engine"

@@ -18,9 +18,9 @@ var _ service.Store = (*DB)(nil)
 // statements are the queries on the request path, prepared once: preparing costs about as
 // much as running these small statements.
 type statements struct {
-	appByKey, keyByID                    *sql.Stmt // reader
-	createKey                            *sql.Stmt // writer
-	keyForUpdate, addVerified            *sql.Stmt // writer, inside UpdateKey's transaction
+	appByKey, keyByID         *sql.Stmt // reader
+	createKey                 *sql.Stmt // writer
+	keyForUpdate, addVerified *sql.Stmt // writer, inside UpdateKey's transaction
 	// The UPDATEs of a key, narrowest first (see UpdateKey): markImage, markAudio, attempts,
 	// then updateKey, which writes every column that can change.
 	markImage, markAudio, attempts, updateKey *sql.Stmt // writer, inside UpdateKey's transaction
