@@ -80,7 +80,7 @@ func BenchmarkFlows(b *testing.B) {
 	// The same flows with a renderer that draws nothing: what HTTP, SQLite and the load
 	// generator cost on their own.
 	blankServer := server(blankRenderer{}, 0)
-	b.Run("clients=32/no-drawing", func(b *testing.B) {
+	b.Run("no-drawing/clients=32", func(b *testing.B) {
 		runFlows(b, blankServer(), 32)
 	})
 	if os.Getenv("CAPTCHA_BENCH_MILLION") == "1" {

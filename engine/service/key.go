@@ -89,11 +89,40 @@ type Verification struct {
 	At           time.Time
 }
 
-// keyBytes of crypto/rand make a key: 128 bits, more than the 122 of a random UUID.
-const keyBytes = 16
+// A key is a timestamp and 128 bits of crypto/rand (more than the 122 of a random UUID),
+// written in the 64 characters of base64url, which are URL-, path- and header-safe.
+//
+// The timestamp (Unix milliseconds, 6 bytes, big-endian) comes first so that keys sort in
+// the order they were issued; for that, the characters stand for 0 to 63 in ASCII order
+// (keyEncoding), where base64url's own order puts digits after letters. The database stores
+// keys in key order: a key is issued, served and verified within seconds, so with this
+// prefix the rows those writes touch sit together in a few pages, and a group commit writes
+// those few, instead of one page in a random place per key. The prefix tells the holder
+// nothing it did not know: when it was given the key.
+const (
+	keyTimeBytes = 6
+	keyRandBytes = 16
+)
 
-// keyLen is the length of a key: base64url without padding is URL-, path- and header-safe.
-var keyLen = base64.RawURLEncoding.EncodedLen(keyBytes)
+var keyEncoding = base64.NewEncoding("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz").
+	WithPadding(base64.NoPadding)
+
+var keyLen = keyEncoding.EncodedLen(keyTimeBytes + keyRandBytes)
+
+// legacyKeyLen is the length of the keys of earlier versions, 128 random bits alone, still
+// accepted so that challenges in flight across an upgrade stay valid until they expire.
+var legacyKeyLen = base64.RawURLEncoding.EncodedLen(keyRandBytes)
+
+// newKeyID returns a fresh key issued at now.
+func newKeyID(now time.Time) string {
+	var id [keyTimeBytes + keyRandBytes]byte
+	ms := uint64(now.UnixMilli())
+	for i := range keyTimeBytes {
+		id[i] = byte(ms >> (8 * (keyTimeBytes - 1 - i)))
+	}
+	rand.Read(id[keyTimeBytes:])
+	return keyEncoding.EncodeToString(id[:])
+}
 
 // MaxAnswerLength bounds a submitted answer, in characters; longer is a parameter error
 // rather than a wrong answer, so that it does not use up an attempt.
@@ -105,11 +134,9 @@ func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := make([]byte, keyBytes)
-	rand.Read(id)
 	now := s.now().Truncate(time.Millisecond)
 	k := &Key{
-		ID:          base64.RawURLEncoding.EncodeToString(id),
+		ID:          newKeyID(now),
 		AppID:       app.ID,
 		AppKey:      app.AppKey,
 		AppEnabled:  app.Enabled,
@@ -128,7 +155,7 @@ func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 
 // validKeyID rejects what cannot be one of our keys before it reaches the database.
 func validKeyID(id string) bool {
-	if len(id) != keyLen {
+	if len(id) != keyLen && len(id) != legacyKeyLen {
 		return false
 	}
 	for i := range len(id) {
@@ -163,23 +190,23 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	// sees the challenge as unserved.
 	now := s.now().Truncate(time.Millisecond)
 	var k Key
-	err := s.store.UpdateKey(ctx, keyID, func(key *Key) (*Verification, error) {
+	err := s.store.ServeKey(ctx, keyID, func(key *Key) error {
 		switch {
 		case appKey != "" && key.AppKey != appKey:
-			return nil, ErrKeyNotFound
+			return ErrKeyNotFound
 		case !key.AppEnabled:
-			return nil, ErrAppDisabled
+			return ErrAppDisabled
 		case key.Consumed:
-			return nil, ErrKeyUsedUp
+			return ErrKeyUsedUp
 		case !now.Before(key.ExpiresAt):
-			return nil, ErrKeyExpired
+			return ErrKeyExpired
 		case ch == Audio && key.AudioServedAt.IsZero():
 			key.AudioServedAt = now
 		case ch == Image && key.ImageServedAt.IsZero():
 			key.ImageServedAt = now
 		}
 		k = *key
-		return nil, nil
+		return nil
 	})
 	if err != nil {
 		return nil, err

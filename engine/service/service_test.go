@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -386,5 +387,68 @@ func TestAppChangesApply(t *testing.T) {
 			t.Fatalf("a change from another process has not applied after 1.5 s: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// keyEncoding is the service's: base64 with the alphabet in ASCII order.
+var keyEncoding = base64.NewEncoding("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz").
+	WithPadding(base64.NoPadding)
+
+// Keys begin with their issue time, so that they sort in issue order (the database keeps
+// recent keys together), and end with 128 random bits.
+func TestKeysSortInIssueOrder(t *testing.T) {
+	f := newFixture(t)
+	app := f.app(t, 1)
+	var ids []string
+	seen := map[string]bool{}
+	for i := range 50 {
+		if i%5 == 0 { // 70 ms in all, which runs the last character through all 64 values
+			f.clock.Advance(7 * time.Millisecond)
+		}
+		k := f.key(t, app)
+		raw, err := keyEncoding.DecodeString(k.ID)
+		if err != nil || len(raw) != 22 {
+			t.Fatalf("key %q: %d bytes, %v", k.ID, len(raw), err)
+		}
+		var ms int64
+		for _, b := range raw[:6] {
+			ms = ms<<8 | int64(b)
+		}
+		if ms != f.clock.Now().UnixMilli() {
+			t.Fatalf("key %q carries %d, issued at %d", k.ID, ms, f.clock.Now().UnixMilli())
+		}
+		if random := string(raw[6:]); seen[random] {
+			t.Fatalf("random part of %q repeated", k.ID)
+		} else {
+			seen[random] = true
+		}
+		ids = append(ids, k.ID)
+	}
+	// Keys of different milliseconds sort by time, as strings, as SQLite compares them.
+	for i := range ids {
+		for j := i + 5 - i%5; j < len(ids); j++ {
+			if ids[i] >= ids[j] {
+				t.Fatalf("%q (issued earlier) sorts after %q", ids[i], ids[j])
+			}
+		}
+	}
+}
+
+// A key in the format of earlier versions (128 random bits alone), issued before an
+// upgrade, still works after it.
+func TestLegacyKeysStillVerify(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, 1)
+	legacy := &service.Key{ID: "u0XpY8yzv89pqrpXkt0aMg", AppID: app.ID, Answer: "ACE234", Options: app.Settings.Options,
+		MaxAttempts: 1, CreatedAt: f.clock.Now(), ExpiresAt: f.clock.Now().Add(time.Minute)}
+	if err := f.db.CreateKey(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.KeyImage(ctx, legacy.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Verify(ctx, app, legacy.ID, "ace234", service.Image); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -34,6 +34,13 @@ type Store interface {
 	// ExpiresAt and served times are saved and the returned verification, if any, is
 	// recorded. It returns only once all of that is durable.
 	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
+	// ServeKey is UpdateKey for the delivery of a challenge: update runs in the same way,
+	// and what it changes (the first delivery's time) is seen at once by every later
+	// UpdateKey of this store, but ServeKey returns before that is durable, which it
+	// becomes with the store's next commit, within milliseconds. A crash in between
+	// forgets the delivery, which costs its user no more than a fresh challenge, whereas
+	// waiting would put a commit of its own on the way of almost every image served.
+	ServeKey(ctx context.Context, id string, update func(*Key) error) error
 
 	// DeleteExpiredKeys deletes keys that expired before now and says how many of them
 	// were never used up (they expired unsolved).

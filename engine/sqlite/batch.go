@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Group commit. Every operation on the request path (issuing a key, reading it, marking it
@@ -14,8 +16,7 @@ import (
 // the operations that are waiting when it is free together in one transaction, commits once,
 // and only then answers their callers. A commit costs the same work (locks, WAL writes)
 // whether it carries one write or fifty, so under load each write pays a fraction of one;
-// with no load an operation waits for nobody. Nothing is answered before its transaction is
-// committed.
+// with no load an operation waits for nobody.
 //
 // An operation returns a plain error for an outcome it decided before writing anything (no
 // such key, say), which leaves the rest of the batch alone; a database error goes through
@@ -24,30 +25,47 @@ import (
 // Reads go through here too: this connection's page cache stays valid because it made the
 // latest changes itself, whereas every read on another connection of a WAL database starts
 // by throwing its cache away if anything was written since, and then reads its pages again.
+//
+// Early operations (writeEarly) are answered as soon as they have run, before the commit:
+// only the first delivery of a challenge, whose record may be lost to a crash at little
+// cost (see Store.ServeKey). A batch holding nothing but early operations waits up to
+// earlyLinger for another operation to share its commit, which under load comes within a
+// fraction of that, so that every image served does not cost a commit of its own; nobody is
+// kept waiting by it, since its callers already have their answers.
 
 // maxBatch bounds one transaction, so that a long queue does not hold the write lock long.
 const maxBatch = 128
+
+// earlyLinger is how long a batch of early operations alone waits for company. It holds the
+// write lock meanwhile, so another process sharing the database may wait that long to write.
+const earlyLinger = 2 * time.Millisecond
 
 // errClosed answers writes submitted after Close.
 var errClosed = errors.New("sqlite: database is closed")
 
 type writeOp struct {
-	fn   func(tx *sql.Tx) error
-	done chan error
+	fn    func(tx *sql.Tx) error
+	done  chan error
+	early bool // answered once fn has run, not once it is committed
 }
 
 type batcher struct {
-	db   *sql.DB
-	ops  chan *writeOp // unbuffered: a send succeeds only when the loop takes the op
-	quit chan struct{}
-	done chan struct{}
-	stop sync.Once
+	db     *sql.DB
+	ops    chan *writeOp // unbuffered: a send succeeds only when the loop takes the op
+	quit   chan struct{}
+	done   chan struct{}
+	stop   sync.Once
+	linger *time.Timer
+	log    atomic.Pointer[slog.Logger] // for early writes lost after they were answered
 
 	opsDone, batches atomic.Int64 // for BatchStats
 }
 
 func newBatcher(db *sql.DB) *batcher {
-	b := &batcher{db: db, ops: make(chan *writeOp), quit: make(chan struct{}), done: make(chan struct{})}
+	b := &batcher{db: db, ops: make(chan *writeOp), quit: make(chan struct{}), done: make(chan struct{}),
+		linger: time.NewTimer(time.Hour)}
+	b.linger.Stop()
+	b.log.Store(slog.Default())
 	go b.loop()
 	return b
 }
@@ -55,7 +73,17 @@ func newBatcher(db *sql.DB) *batcher {
 // write runs fn in a write transaction and returns once that transaction has committed. fn
 // must do all of its work through tx, and may run in a transaction with other writes.
 func (b *batcher) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	op := &writeOp{fn: fn, done: make(chan error, 1)}
+	return b.submit(ctx, &writeOp{fn: fn, done: make(chan error, 1)})
+}
+
+// writeEarly runs fn like write, but returns as soon as fn has run, with fn's own outcome:
+// what fn wrote is seen at once by every later write of this process and becomes durable
+// with the commit of its batch, which may yet fail (and is then logged).
+func (b *batcher) writeEarly(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return b.submit(ctx, &writeOp{fn: fn, done: make(chan error, 1), early: true})
+}
+
+func (b *batcher) submit(ctx context.Context, op *writeOp) error {
 	select {
 	case b.ops <- op:
 	case <-b.quit:
@@ -81,54 +109,101 @@ func (b *batcher) close() {
 
 func (b *batcher) loop() {
 	defer close(b.done)
-	batch := make([]*writeOp, 0, maxBatch)
 	for {
 		select {
 		case op := <-b.ops:
-			batch = append(batch[:0], op)
+			b.run(op)
 		case <-b.quit:
 			return
 		}
-	collect:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-b.ops:
-				batch = append(batch, op)
-			default:
-				break collect
-			}
-		}
-		b.opsDone.Add(int64(len(batch)))
-		b.batches.Add(1)
-		b.run(batch)
 	}
 }
 
-// run commits batch in one transaction and answers each write.
-func (b *batcher) run(batch []*writeOp) {
-	errs := make([]error, len(batch))
+// next returns an operation waiting to join the batch, or nil. With linger, if none is
+// waiting, it waits up to earlyLinger for one, and says that it did.
+func (b *batcher) next(linger bool) (op *writeOp, lingered bool) {
+	select {
+	case op := <-b.ops:
+		return op, false
+	default:
+	}
+	if !linger {
+		return nil, false
+	}
+	b.linger.Reset(earlyLinger)
+	defer b.linger.Stop()
+	select {
+	case op = <-b.ops:
+	case <-b.linger.C:
+	case <-b.quit:
+	}
+	return op, true
+}
+
+// run runs ops, and the operations that join them while they run (up to maxBatch in all),
+// in one transaction, commits it and answers each operation.
+func (b *batcher) run(ops ...*writeOp) {
 	// The transaction outlives any one request, so it does not use their contexts.
 	tx, err := b.db.BeginTx(context.Background(), nil)
-	if err == nil {
-		for i, op := range batch {
-			errs[i] = callSafely(tx, op.fn)
-			var failed *txFailure
-			if errors.As(errs[i], &failed) {
-				err = failed.err
-				break
-			}
+	if err != nil {
+		for _, op := range ops {
+			op.done <- err
 		}
+		return
+	}
+	batch := make([]*writeOp, 0, max(len(ops), 8))
+	errs := make([]error, 0, cap(batch))
+	onlyEarly, lingered := true, false
+	for failed := false; !failed; {
+		var op *writeOp
+		switch {
+		case len(ops) > 0:
+			op, ops = ops[0], ops[1:]
+		case len(batch) < maxBatch:
+			var waited bool
+			op, waited = b.next(onlyEarly && !lingered)
+			lingered = lingered || waited
+		}
+		if op == nil {
+			break
+		}
+		opErr := callSafely(tx, op.fn)
+		batch, errs = append(batch, op), append(errs, opErr)
+		var failure *txFailure
+		if errors.As(opErr, &failure) {
+			err, failed = failure.err, true
+		} else if op.early {
+			op.done <- opErr
+		}
+		onlyEarly = onlyEarly && op.early
 	}
 	if err == nil {
 		err = tx.Commit()
-	} else if tx != nil {
+	} else {
 		tx.Rollback()
 	}
+	b.opsDone.Add(int64(len(batch) + len(ops)))
+	b.batches.Add(1)
+	lost := 0
 	for i, op := range batch {
-		if err != nil {
-			errs[i] = err
+		var failure *txFailure
+		switch {
+		case op.early && !errors.As(errs[i], &failure):
+			if err != nil && errs[i] == nil {
+				lost++
+			}
+		case err != nil:
+			op.done <- err
+		default:
+			op.done <- errs[i]
 		}
-		op.done <- errs[i]
+	}
+	for _, op := range ops { // not run: the batch failed first
+		op.done <- err
+	}
+	if lost > 0 {
+		b.log.Load().Error("sqlite: a commit failed after its first deliveries of challenges were answered",
+			"deliveries", lost, "err", err)
 	}
 }
 

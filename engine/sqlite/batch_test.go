@@ -26,7 +26,7 @@ func TestBatchKeepsOthersWhenOneDeclines(t *testing.T) {
 	db := openTestDB(t)
 	declined := errors.New("declined")
 	ops := []*writeOp{op(insertApp("a")), op(func(*sql.Tx) error { return declined }), op(insertApp("b"))}
-	db.batch.run(ops)
+	db.batch.run(ops...)
 	if err := <-ops[0].done; err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestBatchKeepsOthersWhenOneDeclines(t *testing.T) {
 func TestBatchAbandonedOnDatabaseError(t *testing.T) {
 	db := openTestDB(t)
 	ops := []*writeOp{op(insertApp("a")), op(insertApp("a")), op(insertApp("b"))} // a twice: UNIQUE fails
-	db.batch.run(ops)
+	db.batch.run(ops...)
 	for i, o := range ops {
 		if err := <-o.done; err == nil {
 			t.Errorf("op %d succeeded in an abandoned batch", i)

@@ -230,32 +230,41 @@ func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
 // begun IMMEDIATE, so no other write, from this process or another, interleaves with it,
 // then saves what update changed.
 func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
-	return db.batch.write(ctx, func(tx *sql.Tx) error {
-		k, err := scanKey(tx.Stmt(db.stmts.keyForUpdate).QueryRow(id))
-		if errors.Is(err, service.ErrKeyNotFound) {
-			return err
-		}
-		if err != nil {
-			return dbErr(err)
-		}
-		before := *k
-		v, err := update(k)
-		if err != nil {
-			return err // decided before anything was written
-		}
-		if err := db.saveKey(tx, &before, k); err != nil {
-			return dbErr(err)
-		}
-		if v == nil {
-			return nil
-		}
-		var responseMS sql.NullInt64
-		if v.Served {
-			responseMS = sql.NullInt64{Int64: v.ResponseTime.Milliseconds(), Valid: true}
-		}
-		_, err = tx.Stmt(db.stmts.addVerified).Exec(v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At))
-		return dbErr(err)
+	return db.batch.write(ctx, func(tx *sql.Tx) error { return db.updateKey(tx, id, update) })
+}
+
+// ServeKey is UpdateKey answered before its commit (see service.Store).
+func (db *DB) ServeKey(ctx context.Context, id string, update func(*service.Key) error) error {
+	return db.batch.writeEarly(ctx, func(tx *sql.Tx) error {
+		return db.updateKey(tx, id, func(k *service.Key) (*service.Verification, error) { return nil, update(k) })
 	})
+}
+
+func (db *DB) updateKey(tx *sql.Tx, id string, update func(*service.Key) (*service.Verification, error)) error {
+	k, err := scanKey(tx.Stmt(db.stmts.keyForUpdate).QueryRow(id))
+	if errors.Is(err, service.ErrKeyNotFound) {
+		return err
+	}
+	if err != nil {
+		return dbErr(err)
+	}
+	before := *k
+	v, err := update(k)
+	if err != nil {
+		return err // decided before anything was written
+	}
+	if err := db.saveKey(tx, &before, k); err != nil {
+		return dbErr(err)
+	}
+	if v == nil {
+		return nil
+	}
+	var responseMS sql.NullInt64
+	if v.Served {
+		responseMS = sql.NullInt64{Int64: v.ResponseTime.Milliseconds(), Valid: true}
+	}
+	_, err = tx.Stmt(db.stmts.addVerified).Exec(v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At))
+	return dbErr(err)
 }
 
 // saveKey writes what changed between before and after with the narrowest UPDATE that covers
