@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,14 +45,15 @@ const earlyLinger = 2 * time.Millisecond
 var errClosed = errors.New("sqlite: database is closed")
 
 type writeOp struct {
-	fn    func(tx *sql.Tx) error
+	fn    func(tx *batchTx) error
 	done  chan error
 	early bool // answered once fn has run, not once it is committed
 }
 
 type batcher struct {
-	db     *sql.DB
-	ops    chan *writeOp // unbuffered: a send succeeds only when the loop takes the op
+	db     *sql.DB        // the writer pool, of one connection, shared between batches
+	hot    *hotStatements // prepared on that connection; used and replaced by the loop alone
+	ops    chan *writeOp  // unbuffered: a send succeeds only when the loop takes the op
 	quit   chan struct{}
 	done   chan struct{}
 	stop   sync.Once
@@ -72,14 +74,14 @@ func newBatcher(db *sql.DB) *batcher {
 
 // write runs fn in a write transaction and returns once that transaction has committed. fn
 // must do all of its work through tx, and may run in a transaction with other writes.
-func (b *batcher) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (b *batcher) write(ctx context.Context, fn func(tx *batchTx) error) error {
 	return b.submit(ctx, &writeOp{fn: fn, done: make(chan error, 1)})
 }
 
 // writeEarly runs fn like write, but returns as soon as fn has run, with fn's own outcome:
 // what fn wrote is seen at once by every later write of this process and becomes durable
 // with the commit of its batch, which may yet fail (and is then logged).
-func (b *batcher) writeEarly(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (b *batcher) writeEarly(ctx context.Context, fn func(tx *batchTx) error) error {
 	return b.submit(ctx, &writeOp{fn: fn, done: make(chan error, 1), early: true})
 }
 
@@ -101,9 +103,25 @@ func (db *DB) BatchStats() (ops, transactions int64) {
 	return db.batch.opsDone.Load(), db.batch.batches.Load()
 }
 
-// close stops the loop after the batch in progress; later writes get errClosed.
+// close stops the loop after the batch in progress and finalizes its statements; later
+// writes get errClosed. It must run before the writer pool is closed.
 func (b *batcher) close() {
-	b.stop.Do(func() { close(b.quit) })
+	b.stop.Do(func() {
+		close(b.quit)
+		<-b.done
+		if b.hot == nil {
+			return
+		}
+		if conn, err := b.db.Conn(context.Background()); err == nil {
+			conn.Raw(func(dc any) error {
+				if dc == b.hot.conn {
+					b.hot.close()
+				}
+				return nil
+			})
+			conn.Close()
+		}
+	})
 	<-b.done
 }
 
@@ -144,13 +162,38 @@ func (b *batcher) next(linger bool) (op *writeOp, lingered bool) {
 // in one transaction, commits it and answers each operation.
 func (b *batcher) run(ops ...*writeOp) {
 	// The transaction outlives any one request, so it does not use their contexts.
-	tx, err := b.db.BeginTx(context.Background(), nil)
-	if err != nil {
+	conn, err := b.db.Conn(context.Background())
+	if err == nil {
+		err = conn.Raw(func(dc any) error { return b.runOn(dc.(driver.Conn), ops) })
+		conn.Close()
+	}
+	if err != nil { // the batch never began: no operation has run
 		for _, op := range ops {
 			op.done <- err
 		}
-		return
 	}
+}
+
+// runOn is run on the writer's driver connection. It returns an error only if it could not
+// begin, before running any operation.
+func (b *batcher) runOn(conn driver.Conn, ops []*writeOp) error {
+	if b.hot == nil || b.hot.conn != conn {
+		// The first batch, or database/sql replaced a broken connection.
+		if b.hot != nil {
+			b.hot.close()
+		}
+		hot, err := prepareHot(conn)
+		if err != nil {
+			b.hot = nil
+			return err
+		}
+		b.hot = hot
+	}
+	dtx, err := conn.(driver.ConnBeginTx).BeginTx(context.Background(), driver.TxOptions{})
+	if err != nil {
+		return err
+	}
+	tx := &batchTx{conn: conn, hot: b.hot}
 	batch := make([]*writeOp, 0, max(len(ops), 8))
 	errs := make([]error, 0, cap(batch))
 	onlyEarly, lingered := true, false
@@ -178,9 +221,9 @@ func (b *batcher) run(ops ...*writeOp) {
 		onlyEarly = onlyEarly && op.early
 	}
 	if err == nil {
-		err = tx.Commit()
+		err = dtx.Commit()
 	} else {
-		tx.Rollback()
+		dtx.Rollback()
 	}
 	b.opsDone.Add(int64(len(batch) + len(ops)))
 	b.batches.Add(1)
@@ -205,6 +248,7 @@ func (b *batcher) run(ops ...*writeOp) {
 		b.log.Load().Error("sqlite: a commit failed after its first deliveries of challenges were answered",
 			"deliveries", lost, "err", err)
 	}
+	return nil
 }
 
 // txFailure is a database error inside a write. SQLite may have rolled the whole
@@ -225,7 +269,7 @@ func dbErr(err error) error {
 
 // callSafely turns a panic in fn (which includes the service's decision code) into a failure
 // of the batch instead of the end of the process.
-func callSafely(tx *sql.Tx, fn func(*sql.Tx) error) (err error) {
+func callSafely(tx *batchTx, fn func(*batchTx) error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &txFailure{fmt.Errorf("sqlite: write panicked: %v", r)}

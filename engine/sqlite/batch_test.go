@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,14 +9,13 @@ import (
 	"time"
 )
 
-func op(fn func(*sql.Tx) error) *writeOp { return &writeOp{fn: fn, done: make(chan error, 1)} }
+func op(fn func(*batchTx) error) *writeOp { return &writeOp{fn: fn, done: make(chan error, 1)} }
 
-func insertApp(name string) func(*sql.Tx) error {
-	return func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO apps (name, app_key, secret_hash, charset, length, difficulty, width, height,
-			lang, key_lifetime_s, max_attempts, created_at) VALUES (?, ?, x'00', 'alnum', 6, 'normal', 240, 80, 'en', 600, 1, 0)`,
-			name, name)
-		return dbErr(err)
+func insertApp(name string) func(*batchTx) error {
+	return func(tx *batchTx) error {
+		return dbErr(tx.execSQL(`INSERT INTO apps (name, app_key, secret_hash, charset, length, difficulty, width,
+			height, lang, key_lifetime_s, max_attempts, created_at)
+			VALUES (?, ?, x'00', 'alnum', 6, 'normal', 240, 80, 'en', 600, 1, 0)`, name, name))
 	}
 }
 
@@ -25,7 +23,7 @@ func insertApp(name string) func(*sql.Tx) error {
 func TestBatchKeepsOthersWhenOneDeclines(t *testing.T) {
 	db := openTestDB(t)
 	declined := errors.New("declined")
-	ops := []*writeOp{op(insertApp("a")), op(func(*sql.Tx) error { return declined }), op(insertApp("b"))}
+	ops := []*writeOp{op(insertApp("a")), op(func(*batchTx) error { return declined }), op(insertApp("b"))}
 	db.batch.run(ops...)
 	if err := <-ops[0].done; err != nil {
 		t.Fatal(err)
@@ -62,7 +60,7 @@ func TestBatchAbandonedOnDatabaseError(t *testing.T) {
 
 func TestBatchTurnsPanicsIntoErrors(t *testing.T) {
 	db := openTestDB(t)
-	err := db.batch.write(context.Background(), func(*sql.Tx) error { panic("boom") })
+	err := db.batch.write(context.Background(), func(*batchTx) error { panic("boom") })
 	if err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("got %v", err)
 	}

@@ -93,7 +93,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	reader.SetConnMaxLifetime(0)
 	reader.SetConnMaxIdleTime(0)
 	db.reader = reader
-	if err := db.stmts.prepare(ctx, writer, reader); err != nil {
+	if err := db.stmts.prepare(ctx, reader); err != nil {
 		db.Close()
 		return nil, err
 	}

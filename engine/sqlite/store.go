@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -15,15 +16,11 @@ import (
 
 var _ service.Store = (*DB)(nil)
 
-// statements are the queries on the request path, prepared once: preparing costs about as
-// much as running these small statements.
+// statements are the reads of the request path, prepared once on the read pool: preparing
+// costs about as much as running these small statements. The writes have their own
+// (batchtx.go).
 type statements struct {
-	appByKey, keyByID         *sql.Stmt // reader
-	createKey                 *sql.Stmt // writer
-	keyForUpdate, addVerified *sql.Stmt // writer, inside UpdateKey's transaction
-	// The UPDATEs of a key, narrowest first (see UpdateKey): markImage, markAudio, attempts,
-	// then updateKey, which writes every column that can change.
-	markImage, markAudio, attempts, updateKey *sql.Stmt // writer, inside UpdateKey's transaction
+	appByKey, keyByID *sql.Stmt
 }
 
 const appColumns = `id, name, app_key, secret_hash, enabled, charset, length, difficulty, width, height,
@@ -35,26 +32,15 @@ const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k
 
 const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = ?`
 
-func (s *statements) prepare(ctx context.Context, writer, reader *sql.DB) error {
+func (s *statements) prepare(ctx context.Context, reader *sql.DB) error {
 	for _, p := range []struct {
 		stmt **sql.Stmt
-		db   *sql.DB
 		sql  string
 	}{
-		{&s.appByKey, reader, `SELECT ` + appColumns + ` FROM apps WHERE app_key = ?`},
-		{&s.keyByID, reader, keyByIDQuery},
-		{&s.createKey, writer, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
-			max_attempts, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{&s.keyForUpdate, writer, keyByIDQuery},
-		{&s.markImage, writer, `UPDATE keys SET image_served_at = ? WHERE id = ?`},
-		{&s.markAudio, writer, `UPDATE keys SET audio_served_at = ? WHERE id = ?`},
-		{&s.attempts, writer, `UPDATE keys SET attempts = ?, consumed = ? WHERE id = ?`},
-		{&s.updateKey, writer, `UPDATE keys SET attempts = ?, consumed = ?, expires_at = ?, image_served_at = ?,
-			audio_served_at = ? WHERE id = ?`},
-		{&s.addVerified, writer, `INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
-			VALUES (?, ?, ?, ?, ?)`},
+		{&s.appByKey, `SELECT ` + appColumns + ` FROM apps WHERE app_key = ?`},
+		{&s.keyByID, keyByIDQuery},
 	} {
-		stmt, err := p.db.PrepareContext(ctx, p.sql)
+		stmt, err := reader.PrepareContext(ctx, p.sql)
 		if err != nil {
 			return fmt.Errorf("preparing %q: %w", p.sql, err)
 		}
@@ -64,8 +50,7 @@ func (s *statements) prepare(ctx context.Context, writer, reader *sql.DB) error 
 }
 
 func (s *statements) close() {
-	for _, st := range []*sql.Stmt{s.appByKey, s.keyByID, s.createKey, s.keyForUpdate, s.addVerified, s.markImage,
-		s.markAudio, s.attempts, s.updateKey} {
+	for _, st := range []*sql.Stmt{s.appByKey, s.keyByID} {
 		if st != nil {
 			st.Close()
 		}
@@ -89,21 +74,6 @@ func (db *DB) ServerSecret(ctx context.Context) ([]byte, error) {
 func millis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
-
-// nullableMillis stores the zero time as NULL.
-func nullableMillis(t time.Time) sql.NullInt64 {
-	if t.IsZero() {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: millis(t), Valid: true}
-}
-
-func nullMillis(n sql.NullInt64) time.Time {
-	if !n.Valid {
-		return time.Time{}
-	}
-	return time.UnixMilli(n.Int64)
-}
 
 // CreateApp inserts app and sets its ID.
 func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
@@ -194,57 +164,90 @@ func oneRow(res sql.Result, err error, notFound error) error {
 // CreateKey inserts a new key.
 func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	o := k.Options
-	return db.batch.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Stmt(db.stmts.createKey).Exec(k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty),
-			o.Width, o.Height, string(o.Lang), k.MaxAttempts, millis(k.CreatedAt), millis(k.ExpiresAt))
-		return dbErr(err)
+	return db.batch.write(ctx, func(tx *batchTx) error {
+		return dbErr(tx.exec(insertKey, k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty),
+			int64(o.Width), int64(o.Height), string(o.Lang), int64(k.MaxAttempts), millis(k.CreatedAt),
+			millis(k.ExpiresAt)))
 	})
 }
 
-func scanKey(row scanner) (*service.Key, error) {
-	var k service.Key
-	var charset, difficulty, lang string
-	var created, expires int64
-	var image, audio sql.NullInt64
-	err := row.Scan(&k.ID, &k.AppID, &k.AppKey, &k.AppEnabled, &k.Answer, &charset, &difficulty, &k.Options.Width,
-		&k.Options.Height, &lang, &k.MaxAttempts, &k.Attempts, &k.Consumed, &created, &expires, &image, &audio)
+// keyFromRow makes a key of the values of one row of keyColumns, as the driver returns
+// them: TEXT as string, INTEGER as int64, NULL as nil.
+func keyFromRow[V any](row []V) (*service.Key, error) {
+	if len(row) != 17 {
+		return nil, fmt.Errorf("sqlite: a key row has %d columns, not 17", len(row))
+	}
+	text := func(i int) string { s, _ := any(row[i]).(string); return s }
+	integer := func(i int) int64 { n, _ := any(row[i]).(int64); return n }
+	millisOrZero := func(i int) time.Time {
+		if n, ok := any(row[i]).(int64); ok {
+			return fromMillis(n)
+		}
+		return time.Time{}
+	}
+	k := service.Key{
+		ID:            text(0),
+		AppID:         integer(1),
+		AppKey:        text(2),
+		AppEnabled:    integer(3) != 0,
+		Answer:        text(4),
+		MaxAttempts:   int(integer(10)),
+		Attempts:      int(integer(11)),
+		Consumed:      integer(12) != 0,
+		CreatedAt:     fromMillis(integer(13)),
+		ExpiresAt:     fromMillis(integer(14)),
+		ImageServedAt: millisOrZero(15),
+		AudioServedAt: millisOrZero(16),
+	}
+	k.Options = engine.Options{Charset: engine.Charset(text(5)), Difficulty: engine.Difficulty(text(6)),
+		Width: int(integer(7)), Height: int(integer(8)), Lang: engine.Lang(text(9)),
+		Length: utf8.RuneCountInString(k.Answer)}
+	if k.ID == "" || k.Answer == "" {
+		return nil, errors.New("sqlite: a key row without an id or an answer")
+	}
+	return &k, nil
+}
+
+// KeyByID returns a key with its app's appkey and state, from the read pool.
+func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
+	row := make([]any, 17)
+	dest := make([]any, len(row))
+	for i := range row {
+		dest[i] = &row[i]
+	}
+	err := db.stmts.keyByID.QueryRowContext(ctx, id).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, service.ErrKeyNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	k.Options.Charset, k.Options.Difficulty, k.Options.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
-	k.Options.Length = utf8.RuneCountInString(k.Answer)
-	k.CreatedAt, k.ExpiresAt = fromMillis(created), fromMillis(expires)
-	k.ImageServedAt, k.AudioServedAt = nullMillis(image), nullMillis(audio)
-	return &k, nil
-}
-
-// KeyByID returns a key with its app's appkey and state, from the read pool.
-func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
-	return scanKey(db.stmts.keyByID.QueryRowContext(ctx, id))
+	return keyFromRow(row)
 }
 
 // UpdateKey runs update on the key inside a transaction of the single writer connection,
 // begun IMMEDIATE, so no other write, from this process or another, interleaves with it,
 // then saves what update changed.
 func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
-	return db.batch.write(ctx, func(tx *sql.Tx) error { return db.updateKey(tx, id, update) })
+	return db.batch.write(ctx, func(tx *batchTx) error { return updateKey(tx, id, update) })
 }
 
 // ServeKey is UpdateKey answered before its commit (see service.Store).
 func (db *DB) ServeKey(ctx context.Context, id string, update func(*service.Key) error) error {
-	return db.batch.writeEarly(ctx, func(tx *sql.Tx) error {
-		return db.updateKey(tx, id, func(k *service.Key) (*service.Verification, error) { return nil, update(k) })
+	return db.batch.writeEarly(ctx, func(tx *batchTx) error {
+		return updateKey(tx, id, func(k *service.Key) (*service.Verification, error) { return nil, update(k) })
 	})
 }
 
-func (db *DB) updateKey(tx *sql.Tx, id string, update func(*service.Key) (*service.Verification, error)) error {
-	k, err := scanKey(tx.Stmt(db.stmts.keyForUpdate).QueryRow(id))
-	if errors.Is(err, service.ErrKeyNotFound) {
-		return err
+func updateKey(tx *batchTx, id string, update func(*service.Key) (*service.Verification, error)) error {
+	row, err := tx.queryRow(selectKeyForUpdate, id)
+	if errors.Is(err, errNoRow) {
+		return service.ErrKeyNotFound
 	}
+	if err != nil {
+		return dbErr(err)
+	}
+	k, err := keyFromRow(row)
 	if err != nil {
 		return dbErr(err)
 	}
@@ -253,41 +256,46 @@ func (db *DB) updateKey(tx *sql.Tx, id string, update func(*service.Key) (*servi
 	if err != nil {
 		return err // decided before anything was written
 	}
-	if err := db.saveKey(tx, &before, k); err != nil {
+	if err := saveKey(tx, &before, k); err != nil {
 		return dbErr(err)
 	}
 	if v == nil {
 		return nil
 	}
-	var responseMS sql.NullInt64
+	var responseMS driver.Value // NULL unless served
 	if v.Served {
-		responseMS = sql.NullInt64{Int64: v.ResponseTime.Milliseconds(), Valid: true}
+		responseMS = v.ResponseTime.Milliseconds()
 	}
-	_, err = tx.Stmt(db.stmts.addVerified).Exec(v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At))
-	return dbErr(err)
+	return dbErr(tx.exec(insertVerification, v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At)))
 }
 
 // saveKey writes what changed between before and after with the narrowest UPDATE that covers
 // it. Each flow changes one or two columns at a time, and an UPDATE that names an indexed
 // column (expires_at) or a column a trigger watches rewrites that index entry or runs that
 // trigger even when the value is unchanged.
-func (db *DB) saveKey(tx *sql.Tx, before, after *service.Key) error {
+func saveKey(tx *batchTx, before, after *service.Key) error {
 	attempts := after.Attempts != before.Attempts || after.Consumed != before.Consumed
 	expires := !after.ExpiresAt.Equal(before.ExpiresAt)
 	image := !after.ImageServedAt.Equal(before.ImageServedAt)
 	audio := !after.AudioServedAt.Equal(before.AudioServedAt)
-	var err error
 	switch {
 	case !attempts && !expires && !image && !audio:
+		return nil
 	case image && !attempts && !expires && !audio:
-		_, err = tx.Stmt(db.stmts.markImage).Exec(nullableMillis(after.ImageServedAt), after.ID)
+		return tx.exec(markImageServed, millisOrNull(after.ImageServedAt), after.ID)
 	case audio && !attempts && !expires && !image:
-		_, err = tx.Stmt(db.stmts.markAudio).Exec(nullableMillis(after.AudioServedAt), after.ID)
+		return tx.exec(markAudioServed, millisOrNull(after.AudioServedAt), after.ID)
 	case attempts && !expires && !image && !audio:
-		_, err = tx.Stmt(db.stmts.attempts).Exec(after.Attempts, after.Consumed, after.ID)
-	default:
-		_, err = tx.Stmt(db.stmts.updateKey).Exec(after.Attempts, after.Consumed, millis(after.ExpiresAt),
-			nullableMillis(after.ImageServedAt), nullableMillis(after.AudioServedAt), after.ID)
+		return tx.exec(setAttempts, int64(after.Attempts), after.Consumed, after.ID)
 	}
-	return err
+	return tx.exec(updateKeyState, int64(after.Attempts), after.Consumed, millis(after.ExpiresAt),
+		millisOrNull(after.ImageServedAt), millisOrNull(after.AudioServedAt), after.ID)
+}
+
+// millisOrNull stores the zero time as NULL.
+func millisOrNull(t time.Time) driver.Value {
+	if t.IsZero() {
+		return nil
+	}
+	return millis(t)
 }
