@@ -153,7 +153,7 @@ func (b *batcher) next(linger bool) (op *writeOp, lingered bool) {
 		// Let the goroutines that are ready to run go first. Under load some of them are
 		// handlers about to write, which then share this commit instead of each paying for
 		// one of their own; with nothing else ready to run, this returns at once.
-		for range 4 {
+		for range 8 {
 			runtime.Gosched()
 			select {
 			case op := <-b.ops:
