@@ -186,28 +186,8 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 		return nil, errors.New("this service was opened without a renderer")
 	}
 	// The first delivery is recorded in the same step that checks the key, before drawing:
-	// one write instead of a read and a write, and a verification racing the delivery never
-	// sees the challenge as unserved.
-	now := s.now().Truncate(time.Millisecond)
-	var k Key
-	err := s.store.ServeKey(ctx, keyID, func(key *Key) error {
-		switch {
-		case appKey != "" && key.AppKey != appKey:
-			return ErrKeyNotFound
-		case !key.AppEnabled:
-			return ErrAppDisabled
-		case key.Consumed:
-			return ErrKeyUsedUp
-		case !now.Before(key.ExpiresAt):
-			return ErrKeyExpired
-		case ch == Audio && key.AudioServedAt.IsZero():
-			key.AudioServedAt = now
-		case ch == Image && key.ImageServedAt.IsZero():
-			key.ImageServedAt = now
-		}
-		k = *key
-		return nil
-	})
+	// one write instead of a read and a write.
+	k, err := s.store.DeliverKey(ctx, keyID, appKey, ch, s.now().Truncate(time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +212,23 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	}
 	s.observer.Rendered(ch, time.Since(start))
 	return data, nil
+}
+
+// Deliverable says whether the key's challenge may be delivered at now to a client that
+// names appKey (or none, for the NHN dialect, whose browsers fetch with the key alone): nil,
+// or ErrKeyNotFound for another app's key, ErrAppDisabled, ErrKeyUsedUp or ErrKeyExpired.
+func (k *Key) Deliverable(appKey string, now time.Time) error {
+	switch {
+	case appKey != "" && k.AppKey != appKey:
+		return ErrKeyNotFound
+	case !k.AppEnabled:
+		return ErrAppDisabled
+	case k.Consumed:
+		return ErrKeyUsedUp
+	case !now.Before(k.ExpiresAt):
+		return ErrKeyExpired
+	}
+	return nil
 }
 
 // VerifyResult is what a verification tells beyond success or failure.

@@ -33,7 +33,7 @@ import (
 //
 // Early operations (writeEarly) are answered as soon as they have run, before the commit:
 // only the first delivery of a challenge, whose record may be lost to a crash at little
-// cost (see Store.ServeKey). A batch holding nothing but early operations waits up to
+// cost (see service.Store.DeliverKey). A batch holding nothing but early operations waits up to
 // earlyLinger for another operation to share its commit, which under load comes within a
 // fraction of that, so that every image served does not cost a commit of its own; nobody is
 // kept waiting by it, since its callers already have their answers.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -358,4 +359,79 @@ func TestDeleteAppCascades(t *testing.T) {
 	if err := db.SetAppEnabled(ctx, "k1", true); !errors.Is(err, service.ErrUnknownApp) {
 		t.Errorf("enable deleted: %v", err)
 	}
+}
+
+// DeliverKey's one-statement path (deliverSQL) must agree with service.Key.Deliverable in
+// every state a key can be in, and record only a first delivery, on its own channel.
+func TestDeliverKeyFollowsTheRule(t *testing.T) {
+	db := openTestDB(t)
+	ctx := context.Background()
+	mine, theirs := testApp(t, db, "mine"), testApp(t, db, "theirs")
+	if err := db.SetAppEnabled(ctx, "theirs", false); err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(1_700_000_000_000)
+	earlier := now.Add(-time.Second)
+	n := 0
+	for _, app := range []*service.App{mine, theirs} {
+		for _, consumed := range []bool{false, true} {
+			for _, expires := range []time.Time{now.Add(-time.Millisecond), now, now.Add(time.Millisecond)} {
+				for _, served := range []time.Time{{}, earlier} {
+					for _, ch := range []service.Channel{service.Image, service.Audio} {
+						for _, asked := range []string{"", "mine", "theirs"} {
+							n++
+							id := fmt.Sprintf("key%03d", n)
+							testKey(t, db, app, id, expires)
+							db.UpdateKey(ctx, id, func(k *service.Key) (*service.Verification, error) {
+								k.Consumed, k.ImageServedAt = consumed, served
+								return nil, nil
+							})
+							before, err := db.KeyByID(ctx, id)
+							if err != nil {
+								t.Fatal(err)
+							}
+							want := before.Deliverable(asked, now)
+							got, err := db.DeliverKey(ctx, id, asked, ch, now)
+							if err != want {
+								t.Fatalf("%s of %+v asked by %q: got %v, want %v", ch, before, asked, err, want)
+							}
+							after := keyAsTheWriterSeesIt(t, db, id)
+							wantImage, wantAudio := before.ImageServedAt, before.AudioServedAt
+							if want == nil && ch == service.Image && wantImage.IsZero() {
+								wantImage = now
+							}
+							if want == nil && ch == service.Audio {
+								wantAudio = now
+							}
+							if !after.ImageServedAt.Equal(wantImage) || !after.AudioServedAt.Equal(wantAudio) {
+								t.Fatalf("%s of %+v: served at %v / %v", ch, before, after.ImageServedAt, after.AudioServedAt)
+							}
+							if want == nil && (got.Answer != before.Answer || got.Options != before.Options ||
+								got.ID != id || got.AppKey != app.AppKey || !got.ServedAt(ch).Equal(after.ServedAt(ch))) {
+								t.Fatalf("delivered %+v, stored %+v", got, after)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if _, err := db.DeliverKey(ctx, "nope", "", service.Image, now); !errors.Is(err, service.ErrKeyNotFound) {
+		t.Errorf("missing key: %v", err)
+	}
+}
+
+// keyAsTheWriterSeesIt reads a key through the writer, which sees deliveries that are not
+// committed yet.
+func keyAsTheWriterSeesIt(t *testing.T, db *DB, id string) *service.Key {
+	t.Helper()
+	var seen service.Key
+	err := db.UpdateKey(context.Background(), id, func(k *service.Key) (*service.Verification, error) {
+		seen = *k
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &seen
 }
