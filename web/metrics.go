@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,20 @@ type Metrics struct {
 	issued   prometheus.Counter
 	verified *prometheus.CounterVec
 	expired  prometheus.Counter
+
+	// routes caches the series of each route, method and status seen, so that a request
+	// costs a map read instead of hashing its labels into the vectors twice.
+	routes sync.Map // routeLabels -> routeSeries
+}
+
+type routeLabels struct {
+	route, method string
+	status        int
+}
+
+type routeSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 var _ service.Observer = (*Metrics)(nil)
@@ -70,8 +85,19 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 func (m *Metrics) request(route, method string, status int, d time.Duration, failed bool) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
+	labels := routeLabels{route, method, status}
+	series, ok := m.routes.Load(labels)
+	if !ok {
+		// Routes are the router's patterns (or "unmatched") and statuses a few dozen at
+		// most, so the cache stays small.
+		series, _ = m.routes.LoadOrStore(labels, routeSeries{
+			requests: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			duration: m.duration.WithLabelValues(route),
+		})
+	}
+	s := series.(routeSeries)
+	s.requests.Inc()
+	s.duration.Observe(d.Seconds())
 	if failed {
 		m.failures.WithLabelValues(route).Inc()
 	}

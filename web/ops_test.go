@@ -166,17 +166,25 @@ func TestMetrics(t *testing.T) {
 	key := h.nhnServed(h.app)
 	h.do("GET", nhnVerifyPath(h.app.AppKey, key, h.answer(key)))
 	h.do("GET", "/nowhere")
+	// Methods a client invents share one label, so that they cannot grow the series.
+	h.do("BREW", "/nowhere")
+	h.do("PROPFIND", "/captcha/v1.0/keys/"+key+"/img")
 	expiring := h.nhnKey(h.app)
 	h.clock.Advance(service.DefaultKeyLifetime)
 	h.svc.DeleteExpiredKeys(context.Background())
 	_ = expiring
 	r := h.do("GET", "/metrics")
 	body := string(r.body)
+	if strings.Contains(body, "BREW") || strings.Contains(body, "PROPFIND") {
+		t.Error("a made-up method became a label")
+	}
 	for _, want := range []string{
 		`captcha_http_requests_total{method="POST",route="/captcha/v1.0/appkeys/:appKey/keys",status="200"} 2`,
 		`captcha_http_requests_total{method="GET",route="/captcha/v1.0/keys/:key/img",status="200"} 1`,
 		`captcha_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
-		`captcha_http_request_duration_seconds_count{route="/captcha/v1.0/keys/:key/img"} 1`,
+		`captcha_http_requests_total{method="other",route="unmatched",status="404"} 1`,
+		`captcha_http_requests_total{method="other",route="/captcha/v1.0/keys/:key/img",status="405"} 1`,
+		`captcha_http_request_duration_seconds_count{route="/captcha/v1.0/keys/:key/img"} 2`, // with the 405
 		`captcha_render_seconds_count{channel="image"} 1`,
 		`captcha_keys_issued_total 2`,
 		`captcha_keys_verified_total{outcome="passed"} 1`,

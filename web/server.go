@@ -119,7 +119,7 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched" // never the raw path: it would make labels unbounded
 		}
 		failure, _ := c.Get(failureKey).(error)
-		s.metrics.request(route, req.Method, res.Status, d, failure != nil)
+		s.metrics.request(route, metricMethod(req.Method), res.Status, d, failure != nil)
 		level := slog.LevelInfo
 		attrs := []slog.Attr{
 			slog.String("method", req.Method),
@@ -140,6 +140,17 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		s.log.LogAttrs(req.Context(), level, "request", attrs...)
 		return nil
 	}
+}
+
+// metricMethod is the method as a metric label: the standard ones, or "other", since a
+// client may send any token as a method and each would otherwise make a new series.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // handleError answers err in the dialect of the request's path.
