@@ -21,8 +21,6 @@ type hotStatement int
 const (
 	insertKey hotStatement = iota
 	selectKeyForUpdate
-	deliverImage
-	deliverAudio
 	// The UPDATEs of a key, narrowest first (see saveKey).
 	markImageServed
 	markAudioServed
@@ -36,8 +34,6 @@ var hotSQL = [numHotStatements]string{
 	insertKey: `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang, max_attempts,
 		created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	selectKeyForUpdate: keyByIDQuery,
-	deliverImage:       deliverSQL("image_served_at"),
-	deliverAudio:       deliverSQL("audio_served_at"),
 	markImageServed:    `UPDATE keys SET image_served_at = ? WHERE id = ?`,
 	markAudioServed:    `UPDATE keys SET audio_served_at = ? WHERE id = ?`,
 	setAttempts:        `UPDATE keys SET attempts = ?, consumed = ? WHERE id = ?`,
@@ -45,20 +41,6 @@ var hotSQL = [numHotStatements]string{
 		audio_served_at = ? WHERE id = ?`,
 	insertVerification: `INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
 		VALUES (?, ?, ?, ?, ?)`,
-}
-
-// deliverSQL records the first delivery of a key on one channel (its served column) in one
-// statement, if the key can be delivered: it encodes service.Key.Deliverable, for the
-// common case, and returns the key's columns as keyByIDQuery does. When it returns no row,
-// DeliverKey finds out why with the rule itself. ?1 is now, ?2 the key, ?3 the appkey the
-// client named, or ”.
-func deliverSQL(served string) string {
-	return `UPDATE keys SET ` + served + ` = ?1
-		WHERE id = ?2 AND ` + served + ` IS NULL AND consumed = 0 AND expires_at > ?1
-			AND app_id IN (SELECT id FROM apps WHERE enabled <> 0 AND (?3 = '' OR app_key = ?3))
-		RETURNING id, app_id, (SELECT app_key FROM apps WHERE apps.id = keys.app_id), 1, answer, charset,
-			difficulty, width, height, lang, max_attempts, attempts, consumed, created_at, expires_at,
-			image_served_at, audio_served_at`
 }
 
 // hotStatements are the statements prepared on one driver connection.

@@ -361,8 +361,8 @@ func TestDeleteAppCascades(t *testing.T) {
 	}
 }
 
-// DeliverKey's one-statement path (deliverSQL) must agree with service.Key.Deliverable in
-// every state a key can be in, and record only a first delivery, on its own channel.
+// DeliverKey follows service.Key.Deliverable in every state a key can be in, and records
+// only a first delivery, on its own channel.
 func TestDeliverKeyFollowsTheRule(t *testing.T) {
 	db := openTestDB(t)
 	ctx := context.Background()

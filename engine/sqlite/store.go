@@ -235,27 +235,11 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 // DeliverKey loads a key for delivery and records its first delivery on ch (see
 // service.Store), answered before its commit.
 func (db *DB) DeliverKey(ctx context.Context, id, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
-	var first hotStatement
-	switch ch {
-	case service.Image:
-		first = deliverImage
-	case service.Audio:
-		first = deliverAudio
-	default:
+	if ch != service.Image && ch != service.Audio {
 		return nil, fmt.Errorf("sqlite: no delivery on channel %q", ch)
 	}
 	var delivered *service.Key
 	err := db.batch.writeEarly(ctx, func(tx *batchTx) error {
-		// The common case in one statement: a live key delivered for the first time.
-		row, err := tx.queryRow(first, millis(now), id, appKey)
-		if err == nil {
-			delivered, err = keyFromRow(row)
-			return dbErr(err)
-		}
-		if !errors.Is(err, errNoRow) {
-			return dbErr(err)
-		}
-		// Anything else, with the rule itself: an error to report, or a repeated delivery.
 		return updateKey(tx, id, func(k *service.Key) (*service.Verification, error) {
 			if err := k.Deliverable(appKey, now); err != nil {
 				return nil, err
