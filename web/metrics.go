@@ -30,6 +30,8 @@ type Metrics struct {
 	// routes caches the series of each route, method and status seen, so that a request
 	// costs a map read instead of hashing its labels into the vectors twice.
 	routes sync.Map // routeLabels -> routeSeries
+	// rendered is render's series for each channel, looked up once.
+	rendered map[service.Channel]prometheus.Observer
 }
 
 type routeLabels struct {
@@ -74,6 +76,10 @@ func NewMetrics() *Metrics {
 			Name: "captcha_keys_expired_total", Help: "Keys deleted after expiring without being used up.",
 		}),
 	}
+	m.rendered = map[service.Channel]prometheus.Observer{
+		service.Image: m.render.WithLabelValues(string(service.Image)),
+		service.Audio: m.render.WithLabelValues(string(service.Audio)),
+	}
 	m.registry.MustRegister(m.requests, m.duration, m.failures, m.render, m.issued, m.verified, m.expired,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -107,5 +113,9 @@ func (m *Metrics) KeyIssued()                    { m.issued.Inc() }
 func (m *Metrics) KeyVerified(o service.Outcome) { m.verified.WithLabelValues(string(o)).Inc() }
 func (m *Metrics) KeysExpired(n int)             { m.expired.Add(float64(n)) }
 func (m *Metrics) Rendered(ch service.Channel, d time.Duration) {
-	m.render.WithLabelValues(string(ch)).Observe(d.Seconds())
+	series, ok := m.rendered[ch]
+	if !ok {
+		series = m.render.WithLabelValues(string(ch))
+	}
+	series.Observe(d.Seconds())
 }
