@@ -236,6 +236,9 @@ func (b *batcher) runOn(conn driver.Conn, ops []*writeOp) error {
 		onlyEarly = onlyEarly && op.early
 	}
 	if err == nil {
+		err = tx.flushCounts()
+	}
+	if err == nil {
 		err = dtx.Commit()
 	} else {
 		dtx.Rollback()

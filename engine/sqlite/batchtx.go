@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // The transaction of one batch (batch.go) runs at the driver's level, below database/sql.
@@ -27,6 +28,7 @@ const (
 	setAttempts
 	updateKeyState
 	insertVerification
+	addKeyCounts
 	numHotStatements
 )
 
@@ -41,6 +43,9 @@ var hotSQL = [numHotStatements]string{
 		audio_served_at = ? WHERE id = ?`,
 	insertVerification: `INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
 		VALUES (?, ?, ?, ?, ?)`,
+	addKeyCounts: `INSERT INTO key_counts (app_id, hour, issued, images, sounds) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (app_id, hour) DO UPDATE SET issued = issued + excluded.issued,
+			images = images + excluded.images, sounds = sounds + excluded.sounds`,
 }
 
 // hotStatements are the statements prepared on one driver connection.
@@ -86,10 +91,44 @@ var errNoRow = errors.New("sqlite: no row")
 // batchTx is the transaction a batch's operations run in. Its methods are called by the
 // batcher's goroutine alone, one operation at a time.
 type batchTx struct {
-	conn driver.Conn
-	hot  *hotStatements
-	args []driver.NamedValue // scratch, reused by every call
-	row  []driver.Value
+	conn   driver.Conn
+	hot    *hotStatements
+	args   []driver.NamedValue // scratch, reused by every call
+	row    []driver.Value
+	counts map[countKey]*keyCounts // added to key_counts by flushCounts, before the commit
+}
+
+// countKey and keyCounts are a row of key_counts and what the batch adds to it.
+type countKey struct {
+	appID int64
+	hour  int64 // Unix milliseconds / 3600000, as in key_counts
+}
+
+type keyCounts struct{ issued, images, sounds int64 }
+
+// count returns what the batch adds to the counts of app at t, for the caller to add to.
+func (t *batchTx) count(appID int64, at time.Time) *keyCounts {
+	k := countKey{appID, millis(at) / 3_600_000}
+	c := t.counts[k]
+	if c == nil {
+		if t.counts == nil {
+			t.counts = make(map[countKey]*keyCounts)
+		}
+		c = &keyCounts{}
+		t.counts[k] = c
+	}
+	return c
+}
+
+// flushCounts adds the batch's counts to key_counts, one upsert per app and hour.
+func (t *batchTx) flushCounts() error {
+	for k, c := range t.counts {
+		if err := t.exec(addKeyCounts, k.appID, k.hour, c.issued, c.images, c.sounds); err != nil {
+			return err
+		}
+	}
+	clear(t.counts)
+	return nil
 }
 
 func (t *batchTx) named(args []driver.Value) []driver.NamedValue {

@@ -165,9 +165,14 @@ func oneRow(res sql.Result, err error, notFound error) error {
 func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	o := k.Options
 	return db.batch.write(ctx, func(tx *batchTx) error {
-		return dbErr(tx.exec(insertKey, k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty),
+		err := tx.exec(insertKey, k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty),
 			int64(o.Width), int64(o.Height), string(o.Lang), int64(k.MaxAttempts), millis(k.CreatedAt),
-			millis(k.ExpiresAt)))
+			millis(k.ExpiresAt))
+		if err != nil {
+			return dbErr(err)
+		}
+		tx.count(k.AppID, k.CreatedAt).issued++
+		return nil
 	})
 }
 
@@ -278,6 +283,13 @@ func updateKey(tx *batchTx, id string, update func(*service.Key) (*service.Verif
 	}
 	if err := saveKey(tx, &before, k); err != nil {
 		return dbErr(err)
+	}
+	// First deliveries count in the hour they happened (key_counts).
+	if before.ImageServedAt.IsZero() && !k.ImageServedAt.IsZero() {
+		tx.count(k.AppID, k.ImageServedAt).images++
+	}
+	if before.AudioServedAt.IsZero() && !k.AudioServedAt.IsZero() {
+		tx.count(k.AppID, k.AudioServedAt).sounds++
 	}
 	if v == nil {
 		return nil
