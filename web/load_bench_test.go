@@ -200,11 +200,15 @@ func loadApp(ctx context.Context, svc *service.Service) (*service.App, error) {
 			return a, nil
 		}
 	}
-	app, _, err := svc.CreateApp(ctx, "load", service.DefaultAppSettings())
+	settings := service.DefaultAppSettings()
+	settings.KeyLifetime = service.MaxKeyLifetime // the keys of a fill stay live through the runs
+	app, _, err := svc.CreateApp(ctx, "load", settings)
 	return app, err
 }
 
-// fillDatabase stores n live keys of the "load" app in the database at path.
+// fillDatabase stores n keys of the "load" app in the database at path, issued through the
+// service as a server issues them (so they are the real format and sort order, spread over
+// the time the fill takes), from many goroutines at once so that group commit batches them.
 func fillDatabase(ctx context.Context, path string, n int) error {
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
@@ -219,33 +223,29 @@ func fillDatabase(ctx context.Context, path string, n int) error {
 	if err != nil {
 		return err
 	}
-	if err := insertKeys(ctx, db, app.ID, n); err != nil {
+	var issued atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	for range 64 {
+		wg.Go(func() {
+			for issued.Add(1) <= int64(n) {
+				if _, err := svc.IssueKey(ctx, app); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
 		return err
+	default:
 	}
 	return db.Checkpoint(ctx)
-}
-
-// insertKeys fills the keys table with n live keys in one transaction of multi-row INSERTs.
-func insertKeys(ctx context.Context, db *sqlite.DB, appID int64, n int) error {
-	const perStatement = 500
-	now := time.Now()
-	created, expires := now.UnixMilli(), now.Add(service.MaxKeyLifetime).UnixMilli()
-	row := "(?, ?, 'ACE234', 'alnum', 'normal', 240, 80, 'en', 1, ?, ?)"
-	stmt := "INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang, max_attempts, created_at, expires_at) VALUES " +
-		strings.TrimSuffix(strings.Repeat(row+",", perStatement), ",")
-	return db.Bulk(ctx, func(exec func(query string, args ...any) error) error {
-		args := make([]any, 0, 4*perStatement)
-		for i := 0; i < n; i += perStatement {
-			args = args[:0]
-			for j := range perStatement {
-				args = append(args, fmt.Sprintf("bench%017d", i+j), appID, created, expires)
-			}
-			if err := exec(stmt, args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // runFlows runs b.N flows from clients concurrent clients and reports throughput, latency
