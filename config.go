@@ -23,10 +23,19 @@ type Config struct {
 	// X-Forwarded-For header gives the client's address. Empty: the header is ignored.
 	TrustedProxies []string `toml:"trusted_proxies"`
 	// RetentionDays is how long verification records are kept for statistics.
-	RetentionDays int          `toml:"retention_days"`
-	Log           LogConfig    `toml:"log"`
-	Limits        LimitsConfig `toml:"limits"`
-	Admin         AdminConfig  `toml:"admin"`
+	RetentionDays int           `toml:"retention_days"`
+	Log           LogConfig     `toml:"log"`
+	Limits        LimitsConfig  `toml:"limits"`
+	Admin         AdminConfig   `toml:"admin"`
+	Metrics       MetricsConfig `toml:"metrics"`
+}
+
+// MetricsConfig guards /metrics.
+type MetricsConfig struct {
+	// Token, when set, must come as "Authorization: Bearer TOKEN" to read /metrics (what
+	// Prometheus sends with authorization.credentials). Empty: anyone who reaches the port
+	// can read the counts, as is usual behind a firewall.
+	Token string `toml:"token"`
 }
 
 // AdminConfig tunes the admin UI at /admin.
@@ -125,6 +134,9 @@ func (c Config) Validate() error {
 			return &ConfigError{b.key, strconv.Itoa(b.value), fmt.Sprintf("1 to %d requests", maxLimit)}
 		}
 	}
+	if t := c.Metrics.Token; t != "" && (len(t) < minMetricsToken || strings.ContainsFunc(t, isNotTokenChar)) {
+		return &ConfigError{"metrics.token", "(hidden)", fmt.Sprintf("empty, or at least %d printable ASCII characters without spaces", minMetricsToken)}
+	}
 	if s := c.Admin.SlowSolveSeconds; !(s > 0 && s <= maxSlowSolveSeconds) { // also false for NaN
 		return &ConfigError{"admin.slow_solve_seconds", strconv.FormatFloat(s, 'g', -1, 64),
 			fmt.Sprintf("seconds, above 0 and at most %d", maxSlowSolveSeconds)}
@@ -132,7 +144,11 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// isNotTokenChar is true for what cannot go in an Authorization header's token.
+func isNotTokenChar(r rune) bool { return r <= ' ' || r > '~' }
+
 const (
+	minMetricsToken     = 16
 	maxSlowSolveSeconds = 60
 	maxRetentionDays    = 3650
 	maxLimit            = 1_000_000
@@ -204,6 +220,7 @@ var envVars = []struct {
 	{"CAPTCHA_LIMIT_IP_FETCH_RATE", "limits.ip_fetch_rate", floatVar(func(c *Config) *float64 { return &c.Limits.IPFetchRate })},
 	{"CAPTCHA_LIMIT_IP_FETCH_BURST", "limits.ip_fetch_burst", intVar(func(c *Config) *int { return &c.Limits.IPFetchBurst })},
 	{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "admin.slow_solve_seconds", floatVar(func(c *Config) *float64 { return &c.Admin.SlowSolveSeconds })},
+	{"CAPTCHA_METRICS_TOKEN", "metrics.token", func(c *Config, v string) error { c.Metrics.Token = v; return nil }},
 }
 
 // intVar and floatVar parse a number into the field field returns; a value that is not a

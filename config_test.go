@@ -92,6 +92,8 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"slow solve zero", "[admin]\nslow_solve_seconds = 0.0\n", nil, []string{"admin.slow_solve_seconds", "0", "above 0"}},
 		{"slow solve from env", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "61"}, []string{"admin.slow_solve_seconds", "61", "at most 60"}},
 		{"slow solve not a number", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "fast"}, []string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "fast"}},
+		{"short metrics token", "[metrics]\ntoken = \"short\"\n", nil, []string{"metrics.token", "at least 16"}},
+		{"metrics token with a space", "", map[string]string{"CAPTCHA_METRICS_TOKEN": "0123456789 abcdefgh"}, []string{"metrics.token", "without spaces"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -62,6 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	router := web.New(web.Options{
 		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
+		MetricsToken: cfg.Metrics.Token,
 		Limits: web.Limits{
 			Enabled:   cfg.Limits.Enabled,
 			AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},

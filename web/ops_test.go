@@ -197,6 +197,27 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// With a token, /metrics answers only requests that carry it.
+func TestMetricsToken(t *testing.T) {
+	const token = "s3cret-scrape-token"
+	h := newHarness(t, func(o *web.Options, _ *service.AppSettings) { o.MetricsToken = token })
+	for _, auth := range []string{"", "Bearer wrong", "Bearer " + token + "x", token, "Basic " + token} {
+		var r reply
+		if auth == "" {
+			r = h.do("GET", "/metrics")
+		} else {
+			r = h.do("GET", "/metrics", "Authorization", auth)
+		}
+		if r.status != http.StatusUnauthorized || strings.Contains(string(r.body), "captcha_") {
+			t.Errorf("Authorization %q: %d %.80s", auth, r.status, r.body)
+		}
+	}
+	r := h.do("GET", "/metrics", "Authorization", "Bearer "+token)
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), "captcha_keys_issued_total") {
+		t.Fatalf("with the token: %d %.80s", r.status, r.body)
+	}
+}
+
 // One log line per request, naming the route and never the query, which carries answers.
 func TestRequestLog(t *testing.T) {
 	h := newHarness(t)

@@ -9,6 +9,7 @@ package web
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net"
@@ -32,6 +33,8 @@ type Options struct {
 	// TrustedProxies are the networks whose X-Forwarded-For header is believed. With none,
 	// the client IP is the connection's address and the header is ignored.
 	TrustedProxies []*net.IPNet
+	// MetricsToken, if set, is required as "Authorization: Bearer TOKEN" to read /metrics.
+	MetricsToken string
 }
 
 // maxBody bounds request bodies: no endpoint reads one, so anything large is a mistake.
@@ -71,7 +74,7 @@ func New(o Options) *echo.Echo {
 	e.Use(s.observe, middleware.Recover(), noStore, middleware.BodyLimit(maxBody))
 
 	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	e.GET("/metrics", metricsAccess(o.MetricsToken, echo.WrapHandler(s.metrics.Handler())))
 	s.routeNHN(e)
 	s.routeNaver(e)
 	return e
@@ -97,6 +100,23 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("Cache-Control", "no-store")
 		h.Set("Pragma", "no-cache")
+		return next(c)
+	}
+}
+
+// metricsAccess asks for the bearer token, when there is one, before serving next. The
+// comparison takes the same time wherever the two differ.
+func metricsAccess(token string, next echo.HandlerFunc) echo.HandlerFunc {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return func(c echo.Context) error {
+		got := []byte(c.Request().Header.Get(echo.HeaderAuthorization))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+			return c.JSON(http.StatusUnauthorized, map[string]string{"message": "a bearer token is required for /metrics"})
+		}
 		return next(c)
 	}
 }
