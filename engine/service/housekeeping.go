@@ -6,19 +6,19 @@ import (
 )
 
 // How often housekeeping runs. Expired keys go within about half a minute of expiring;
-// verification records are trimmed hourly, as retention counts in days.
+// statistics past retention are trimmed hourly, as retention counts in days.
 const (
 	expiredKeysEvery = 30 * time.Second
 	retentionEvery   = time.Hour
 )
 
-// Housekeep deletes expired keys and verification records past retention, in the
+// Housekeep deletes expired keys and statistics past retention, in the
 // background, until ctx is done. Every process sharing the database may run it: the
 // deletions are idempotent.
 func (s *Service) Housekeep(ctx context.Context) {
 	keys := time.NewTicker(expiredKeysEvery)
 	defer keys.Stop()
-	s.trimVerifications(ctx)
+	s.trimStats(ctx)
 	lastTrim := time.Now()
 	for {
 		select {
@@ -28,7 +28,7 @@ func (s *Service) Housekeep(ctx context.Context) {
 		}
 		s.DeleteExpiredKeys(ctx)
 		if time.Since(lastTrim) >= retentionEvery {
-			s.trimVerifications(ctx)
+			s.trimStats(ctx)
 			lastTrim = time.Now()
 		}
 	}
@@ -49,15 +49,15 @@ func (s *Service) DeleteExpiredKeys(ctx context.Context) {
 	}
 }
 
-func (s *Service) trimVerifications(ctx context.Context) {
-	n, err := s.store.DeleteVerificationsBefore(ctx, s.now().Add(-s.retention))
+func (s *Service) trimStats(ctx context.Context) {
+	n, err := s.store.DeleteStatsBefore(ctx, s.now().Add(-s.retention))
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Error("deleting old verification records", "err", err)
+			s.log.Error("deleting statistics past retention", "err", err)
 		}
 		return
 	}
 	if n > 0 {
-		s.log.Info("deleted old verification records", "deleted", n, "retention", s.retention)
+		s.log.Info("deleted statistics past retention", "rows", n, "retention", s.retention)
 	}
 }

@@ -48,8 +48,9 @@ type Store interface {
 	// DeleteExpiredKeys deletes keys that expired before now and says how many of them
 	// were never used up (they expired unsolved).
 	DeleteExpiredKeys(ctx context.Context, now time.Time) (deleted, unsolved int, err error)
-	// DeleteVerificationsBefore deletes verification records older than t.
-	DeleteVerificationsBefore(ctx context.Context, t time.Time) (int64, error)
+	// DeleteStatsBefore deletes the statistics older than t (verification records, hourly
+	// counts) and says how many rows went.
+	DeleteStatsBefore(ctx context.Context, t time.Time) (int64, error)
 
 	// Stats aggregates by hour what happened in the window (stats.go).
 	Stats(ctx context.Context, w StatsWindow) (*StatsData, error)

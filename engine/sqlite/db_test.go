@@ -295,9 +295,18 @@ func TestVerificationRetentionAndHourlyStats(t *testing.T) {
 	record(a, hour.Add(70*time.Minute), service.Passed, time.Second)
 	record(b, hour.Add(10*time.Minute), service.Passed, time.Second)
 
-	n, err := db.DeleteVerificationsBefore(ctx, hour.Add(-90*24*time.Hour))
-	if err != nil || n != 2 {
-		t.Fatalf("deleted %d, %v", n, err)
+	countHours := func() (n int) {
+		t.Helper()
+		if err := db.reader.QueryRow(`SELECT count(*) FROM key_counts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	hoursBefore := countHours()
+	// Two verification records and the two apps' key counts of the old hour go.
+	n, err := db.DeleteStatsBefore(ctx, hour.Add(-90*24*time.Hour))
+	if err != nil || n != 4 || countHours() != hoursBefore-2 {
+		t.Fatalf("deleted %d, %v; key_counts rows %d, then %d", n, err, hoursBefore, countHours())
 	}
 	got, err := db.VerificationsByHour(ctx, a.ID, hour, hour.Add(2*time.Hour))
 	if err != nil {

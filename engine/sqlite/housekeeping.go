@@ -42,9 +42,10 @@ func (db *DB) deleteExpiredBatch(ctx context.Context, now time.Time) (deleted, u
 	return deleted, unsolved, rows.Err()
 }
 
-// DeleteVerificationsBefore deletes verification records older than t, app by app so that
-// each batch walks the (app_id, created_at) index instead of the whole table.
-func (db *DB) DeleteVerificationsBefore(ctx context.Context, t time.Time) (int64, error) {
+// DeleteStatsBefore deletes the verification records older than t, app by app so that each
+// batch walks the (app_id, created_at) index instead of the whole table, then the hourly
+// key counts of the hours that ended by t. It returns how many rows went.
+func (db *DB) DeleteStatsBefore(ctx context.Context, t time.Time) (int64, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT id FROM apps`)
 	if err != nil {
 		return 0, err
@@ -77,5 +78,10 @@ func (db *DB) DeleteVerificationsBefore(ctx context.Context, t time.Time) (int64
 			}
 		}
 	}
-	return total, nil
+	res, err := db.writer.ExecContext(ctx, `DELETE FROM key_counts WHERE hour < ?`, millis(t)/3_600_000)
+	if err != nil {
+		return total, err
+	}
+	n, _ := res.RowsAffected()
+	return total + n, nil
 }
