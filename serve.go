@@ -37,6 +37,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	// Packages below the service log the rare failure that has no caller left to tell (a
+	// commit failing after its first deliveries were answered) with slog's default logger.
+	previous := slog.Default()
+	slog.SetDefault(log)
+	defer slog.SetDefault(previous)
 
 	renderer, err := engine.NewRenderer()
 	if err != nil {

@@ -14,8 +14,9 @@ import (
 )
 
 // Group commit. Every operation on the request path (issuing a key, reading it, marking it
-// served, verifying it) is handed to one goroutine that owns the writer connection. It runs
-// the operations that are waiting when it is free together in one transaction, commits once,
+// served, verifying it) is handed to one goroutine, which takes the writer connection for
+// each batch (the rest of the package writes on it between batches). It runs the
+// operations that are waiting when it is free together in one transaction, commits once,
 // and only then answers their callers. A commit costs the same work (locks, WAL writes)
 // whether it carries one write or fifty, so under load each write pays a fraction of one;
 // with no load an operation waits for nobody. Before it commits, the loop yields the
@@ -62,7 +63,6 @@ type batcher struct {
 	done   chan struct{}
 	stop   sync.Once
 	linger *time.Timer
-	log    atomic.Pointer[slog.Logger] // for early writes lost after they were answered
 
 	opsDone, batches atomic.Int64 // for BatchStats
 }
@@ -71,7 +71,6 @@ func newBatcher(db *sql.DB) *batcher {
 	b := &batcher{db: db, ops: make(chan *writeOp), quit: make(chan struct{}), done: make(chan struct{}),
 		linger: time.NewTimer(time.Hour)}
 	b.linger.Stop()
-	b.log.Store(slog.Default())
 	go b.loop()
 	return b
 }
@@ -84,7 +83,8 @@ func (b *batcher) write(ctx context.Context, fn func(tx *batchTx) error) error {
 
 // writeEarly runs fn like write, but returns as soon as fn has run, with fn's own outcome:
 // what fn wrote is seen at once by every later write of this process and becomes durable
-// with the commit of its batch, which may yet fail (and is then logged).
+// with the commit of its batch, which may yet fail (and is then logged, with slog's default
+// logger).
 func (b *batcher) writeEarly(ctx context.Context, fn func(tx *batchTx) error) error {
 	return b.submit(ctx, &writeOp{fn: fn, done: make(chan error, 1), early: true})
 }
@@ -263,7 +263,7 @@ func (b *batcher) runOn(conn driver.Conn, ops []*writeOp) error {
 		op.done <- err
 	}
 	if lost > 0 {
-		b.log.Load().Error("sqlite: a commit failed after its first deliveries of challenges were answered",
+		slog.Default().Error("sqlite: a commit failed after its first deliveries of challenges were answered",
 			"deliveries", lost, "err", err)
 	}
 	return nil
