@@ -54,7 +54,7 @@ func openAppService(ctx context.Context, common commonFlags) (*service.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, db, err := openService(ctx, cfg, nil, service.Options{})
+	svc, db, err := openService(ctx, cfg, false, service.Options{})
 	if err != nil {
 		return nil, nil, err
 	}

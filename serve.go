@@ -43,12 +43,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	slog.SetDefault(log)
 	defer slog.SetDefault(previous)
 
-	renderer, err := engine.NewRenderer()
-	if err != nil {
-		return err
-	}
 	metrics := web.NewMetrics()
-	svc, db, err := openService(ctx, cfg, renderer, service.Options{Observer: metrics, Logger: log})
+	svc, db, err := openService(ctx, cfg, true, service.Options{Observer: metrics, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -56,7 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !hasCustomerApp(ctx, svc) {
 		log.Warn("no applications yet: create one with `captcha app create -name NAME` (same -data and -config)")
 	}
-	adminUI, err := openAdmin(ctx, cfg, svc, db, renderer, log)
+	adminUI, err := openAdmin(ctx, cfg, svc, db, svc.Renderer(), log)
 	if err != nil {
 		return err
 	}
@@ -120,11 +116,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // openService opens the database in the data directory (creating both if missing) and the
-// service on it. renderer may be nil for commands that never draw.
-func openService(ctx context.Context, cfg Config, renderer service.Renderer, o service.Options) (*service.Service, *sqlite.DB, error) {
+// service on it. With draw, the service draws in the style of the database's server
+// secret, so every process on one database draws a key alike; commands that never draw
+// skip loading fonts and voices.
+func openService(ctx context.Context, cfg Config, draw bool, o service.Options) (*service.Service, *sqlite.DB, error) {
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
 	if err != nil {
 		return nil, nil, err
+	}
+	var renderer service.Renderer
+	if draw {
+		r, err := styledRenderer(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		if o.Logger != nil {
+			o.Logger.Info("drawing challenges in this server's own style", "style", r.Style().ID())
+		}
+		renderer = r
 	}
 	o.Retention = time.Duration(cfg.RetentionDays) * 24 * time.Hour
 	svc, err := service.New(ctx, db, renderer, o)
@@ -133,6 +143,15 @@ func openService(ctx context.Context, cfg Config, renderer service.Renderer, o s
 		return nil, nil, err
 	}
 	return svc, db, nil
+}
+
+// styledRenderer loads the fonts and voices and styles them by the store's server secret.
+func styledRenderer(ctx context.Context, store service.Store) (*engine.Renderer, error) {
+	secret, err := store.ServerSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the server secret: %w", err)
+	}
+	return engine.NewRenderer(engine.StyleFromSecret(secret))
 }
 
 // hasCustomerApp says whether any app other than the demo page's exists, so that a server

@@ -22,7 +22,7 @@ func TestServeOpensTheAdminUIOnce(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	start := func() (string, *service.Service) {
 		t.Helper()
-		svc, db, err := openService(ctx, cfg, nil, service.Options{})
+		svc, db, err := openService(ctx, cfg, false, service.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestServeOpensTheAdminUIOnce(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no password in the log:\n%s", logged)
 	}
-	_, db, _ := openService(ctx, cfg, nil, service.Options{})
+	_, db, _ := openService(ctx, cfg, false, service.Options{})
 	defer db.Close()
 	ops, _ := service.NewOperators(db, service.OperatorOptions{})
 	if _, err := ops.Authenticate(ctx, "admin", m[1]); err != nil {

@@ -43,7 +43,9 @@ const (
 
 // sharedRenderer is loaded once per test binary: parsing the fonts and voices is the slow
 // part of a renderer and they never change.
-var sharedRenderer = sync.OnceValues(engine.NewRenderer)
+var sharedRenderer = sync.OnceValues(func() (*engine.Renderer, error) {
+	return engine.NewRenderer(engine.StyleFromSecret([]byte("tests")))
+})
 
 func newEnv(t *testing.T) *env {
 	t.Helper()

@@ -18,13 +18,23 @@ var spokenCharsets = map[Lang][]Charset{
 	Korean:  {Alnum, Digits, Hangul},
 }
 
-// voiceBank holds the embedded samples, still mu-law encoded: one byte per sample is a
+// voiceAssets holds the embedded samples, still mu-law encoded: one byte per sample is a
 // quarter of the memory of decoded float32, and a 256-entry table decodes a sample about as
-// fast as an int16 would convert.
-type voiceBank struct {
+// fast as an int16 would convert. Every style speaks from the same assets.
+type voiceAssets struct {
 	langs map[Lang]*language
 	ulaw  [256]float32
+}
+
+// voiceBank speaks in one style.
+type voiceBank struct {
+	*voiceAssets
+	look  voiceLook
 	mixes sync.Pool // *[]float32 scratch of one clip
+}
+
+func newVoiceBank(a *voiceAssets, s Style) *voiceBank {
+	return &voiceBank{voiceAssets: a, look: newVoiceLook(s, a)}
 }
 
 // language holds, for every character, one take per speaker, in the same speaker order.
@@ -39,8 +49,8 @@ type take struct {
 	power float32 // mean square, to keep each character above the background
 }
 
-func newVoiceBank() (*voiceBank, error) {
-	b := &voiceBank{langs: make(map[Lang]*language)}
+func loadVoiceAssets() (*voiceAssets, error) {
+	b := &voiceAssets{langs: make(map[Lang]*language)}
 	for i := range b.ulaw {
 		b.ulaw[i] = float32(ulawDecode(byte(i))) / 32768
 	}
@@ -63,7 +73,7 @@ func newVoiceBank() (*voiceBank, error) {
 }
 
 // loadLanguage reads dir/SPEAKER/XXXX.ul files, XXXX being a code point in hex.
-func (b *voiceBank) loadLanguage(fsys fs.FS, dir string) (*language, error) {
+func (b *voiceAssets) loadLanguage(fsys fs.FS, dir string) (*language, error) {
 	speakers, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err

@@ -22,7 +22,9 @@ import (
 )
 
 // The renderer holds parsed fonts; one is enough for every test.
-var sharedRenderer = sync.OnceValues(engine.NewRenderer)
+var sharedRenderer = sync.OnceValues(func() (*engine.Renderer, error) {
+	return engine.NewRenderer(engine.StyleFromSecret([]byte("tests")))
+})
 
 // syncBuffer collects log output written from server goroutines.
 type syncBuffer struct {

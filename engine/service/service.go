@@ -86,6 +86,10 @@ func New(ctx context.Context, store Store, r Renderer, o Options) (*Service, err
 	return s, nil
 }
 
+// Renderer returns what the service draws with (nil for a service that never draws), so
+// that previews elsewhere draw as the service does.
+func (s *Service) Renderer() Renderer { return s.renderer }
+
 // Ping checks that the database answers, for health checks.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 
