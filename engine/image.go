@@ -184,7 +184,7 @@ func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st s
 		sx := (1 + jitter*(2*rng.Float64()-1)) * lk.aspect
 		sy := 1 + jitter*(2*rng.Float64()-1)
 		m := rotation(st.rotate*lk.rotate*(2*rng.Float64()-1)).
-			mul(shear(st.shear*lk.shear*(2*rng.Float64()-1) + lk.slant)).
+			mul(shear(st.shear*lk.shear*(2*rng.Float64()-1)+lk.slant)).
 			scale(sx, sy)
 		x0, x1, y0, y1 := m.bounds(g)
 		advance := x1 - x0
