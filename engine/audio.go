@@ -85,6 +85,7 @@ type clip struct {
 	n         int    // samples, even
 	tone      [2]int // first and last+1 sample of the lead-in tone
 	toneFreq  float64
+	intro     placedTake   // the spoken opening
 	takes     []placedTake // the answer's and the distractor's, in the order they start
 	noiseSeed uint64
 	rng       *rand.Rand // the rest of the seeded stream, for the babble
@@ -122,7 +123,9 @@ func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) 
 
 	toneAt := secs(between(rng, lk.leadIn[0], lk.leadIn[1]))
 	c := clip{tone: [2]int{toneAt, toneAt + secs(toneLength)}, toneFreq: between(rng, lk.tone[0], lk.tone[1]), rng: rng}
-	start := c.tone[1] + secs(between(rng, lk.afterTone[0], lk.afterTone[1]))
+	// The opening, in the answer's voice, says what to type and which voice to follow.
+	c.intro = placedTake{take: lang.intros[voice.index], at: c.tone[1] + secs(0.15), step: [2]float64{voice.rate, voice.rate}, gain: 0.9}
+	start := c.intro.at + c.intro.length() + secs(between(rng, lk.afterTone[0], lk.afterTone[1]))
 
 	// Which answer characters a distractor follows: none before the first, so that the
 	// answer's voice is the first a listener hears.
@@ -222,6 +225,7 @@ func (b *voiceBank) addBackground(mix []float32, c *clip, o Options) {
 // lost.
 func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
 	addTone(mix[c.tone[0]:c.tone[1]], c.toneFreq)
+	b.addResampled(mix[c.intro.at:], &c.intro)
 	for i := range c.takes {
 		t := &c.takes[i]
 		if t.distractor {

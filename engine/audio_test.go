@@ -205,6 +205,9 @@ func TestVoicesCoverEveryCharset(t *testing.T) {
 			t.Errorf("%s: %d speakers, want several", l, len(speakers))
 		}
 		for _, sp := range speakers {
+			if data, err := fs.ReadFile(voices.FS, path.Join(string(l), sp, introFile)); err != nil || len(data) < sampleRate {
+				t.Errorf("%s/%s: no spoken opening (%d bytes, %v)", l, sp, len(data), err)
+			}
 			for _, cs := range spokenCharsets[l] {
 				for _, ch := range charsets[cs] {
 					name := path.Join(string(l), sp, fmt.Sprintf("%04x.ul", ch))
@@ -280,6 +283,7 @@ func renderApart(t *testing.T, r *Renderer, answer string, seed Seed, o Options)
 	}
 	// Over silence nothing is ducked, so these are the voices exactly as in the clip.
 	addTone(rc.speech[c.tone[0]:c.tone[1]], c.toneFreq)
+	r.voices.addResampled(rc.speech[c.intro.at:], &c.intro)
 	for i := range c.takes {
 		tk := &c.takes[i]
 		dst := rc.speech

@@ -37,11 +37,16 @@ func newVoiceBank(a *voiceAssets, s Style) *voiceBank {
 	return &voiceBank{voiceAssets: a, look: newVoiceLook(s, a)}
 }
 
-// language holds, for every character, one take per speaker, in the same speaker order.
+// language holds, for every character, one take per speaker, in the same speaker order,
+// and each speaker's spoken opening.
 type language struct {
 	speakers []string
 	takes    map[rune][]take
+	intros   []take // "Type the characters in this voice.", by speaker
 }
+
+// introFile is the name of a speaker's spoken opening among its character samples.
+const introFile = "intro.ul"
 
 // take is one speaker's sample of one character.
 type take struct {
@@ -88,13 +93,9 @@ func (b *voiceAssets) loadLanguage(fsys fs.FS, dir string) (*language, error) {
 		if err != nil {
 			return nil, err
 		}
+		hasIntro := false
 		for _, f := range files {
 			name := path.Join(dir, sp.Name(), f.Name())
-			hex, ok := strings.CutSuffix(f.Name(), ".ul")
-			cp, err := strconv.ParseUint(hex, 16, 32)
-			if !ok || err != nil {
-				return nil, fmt.Errorf("voices/%s: not a code point sample", name)
-			}
 			data, err := fs.ReadFile(fsys, name)
 			if err != nil {
 				return nil, err
@@ -109,7 +110,19 @@ func (b *voiceAssets) loadLanguage(fsys fs.FS, dir string) (*language, error) {
 				sum += v * v
 			}
 			t := take{pcm: data, power: float32(sum / float64(len(data)))}
+			if f.Name() == introFile {
+				lang.intros, hasIntro = append(lang.intros, t), true
+				continue
+			}
+			hex, ok := strings.CutSuffix(f.Name(), ".ul")
+			cp, err := strconv.ParseUint(hex, 16, 32)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("voices/%s: not a code point sample", name)
+			}
 			lang.takes[rune(cp)] = append(lang.takes[rune(cp)], t)
+		}
+		if !hasIntro {
+			return nil, fmt.Errorf("voices/%s/%s: no %s", dir, sp.Name(), introFile)
 		}
 	}
 	if len(lang.speakers) == 0 {
