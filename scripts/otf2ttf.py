@@ -13,7 +13,8 @@ from fontTools.ttLib import TTFont, newTable
 
 
 def convert(path):
-    font = TTFont(path)
+    # Keeps the source's head.modified, so that make-fonts.sh makes the same bytes each run.
+    font = TTFont(path, recalcTimestamp=False)
     if "CFF " not in font:
         return
     order = font.getGlyphOrder()
