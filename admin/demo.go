@@ -92,10 +92,10 @@ func (h *Handler) demoVerify(c echo.Context) error {
 			if res.Served {
 				solveTime = res.ResponseTime
 			}
-		case errors.Is(err, service.ErrWrongAnswer), errors.Is(err, service.ErrAnswerTooLong):
-			verdict = "demo.wrong"
-		case errors.Is(err, service.ErrEmptyAnswer):
+		case errors.Is(err, service.ErrEmptyAnswer): // before ErrBadAnswer, which it is too
 			verdict = "demo.empty"
+		case errors.Is(err, service.ErrWrongAnswer), errors.Is(err, service.ErrBadAnswer):
+			verdict = "demo.wrong"
 		case errors.Is(err, service.ErrKeyExpired), errors.Is(err, service.ErrKeyNotFound):
 			verdict = "demo.expired"
 		case errors.Is(err, service.ErrKeyUsedUp):

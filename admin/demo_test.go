@@ -60,6 +60,10 @@ func TestDemo(t *testing.T) {
 	if got := verdict(t, v, key, "  "); !strings.Contains(got, "empty") {
 		t.Errorf("an empty answer: %s", got)
 	}
+	// An answer no one can type is refused like a wrong one, but uses no attempt.
+	if got := verdict(t, v, key, "ACE\u200B234"); !strings.HasPrefix(got, "bad: Wrong answer") {
+		t.Errorf("an answer with a zero-width space: %s", got)
+	}
 	if got := verdict(t, v, key, "WRONG1"); !strings.HasPrefix(got, "bad: Wrong answer") {
 		t.Errorf("a wrong answer: %s", got)
 	}

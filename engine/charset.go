@@ -70,9 +70,3 @@ func NewAnswer(c Charset, length int) (string, error) {
 	}
 	return b.String(), nil
 }
-
-// NormalizeAnswer is how a typed answer is compared with the stored one: surrounding space
-// removed and Latin letters upper-cased. Hangul syllables have no case and pass unchanged.
-func NormalizeAnswer(s string) string {
-	return strings.ToUpper(strings.TrimSpace(s))
-}

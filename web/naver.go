@@ -149,9 +149,10 @@ type naverCompareReply struct {
 }
 
 // naverCompare answers {"result":bool,"responseTime":seconds}, the seconds running from the
-// first delivery of the image (or sound, for skey) to the compare, to two decimals. An empty
-// or overlong value is a false result with -1, the bottom of the document's range, and uses
-// up no attempt.
+// first delivery of the image (or sound, for skey) to the compare, to two decimals. A value
+// refused before comparing (empty, overlong, invalid characters: service.ErrBadAnswer) is a
+// false result with -1, the bottom of the document's range, and uses up no attempt: the
+// document has no error code for a malformed value.
 func (s *server) naverCompare(c echo.Context, app *service.App, ch service.Channel) error {
 	if !s.verify.allow(app.AppKey, s.now()) {
 		return errRateLimited
@@ -159,7 +160,7 @@ func (s *server) naverCompare(c echo.Context, app *service.App, ch service.Chann
 	res, err := s.svc.Verify(c.Request().Context(), app, c.QueryParam("key"), c.QueryParam("value"), ch)
 	reply := naverCompareReply{Result: err == nil, ResponseTime: math.Round(res.ResponseTime.Seconds()*100) / 100}
 	switch {
-	case errors.Is(err, service.ErrEmptyAnswer), errors.Is(err, service.ErrAnswerTooLong):
+	case errors.Is(err, service.ErrBadAnswer):
 		reply.ResponseTime = -1
 	case err != nil && !errors.Is(err, service.ErrWrongAnswer):
 		return err

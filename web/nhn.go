@@ -63,7 +63,11 @@ var nhnResults = []struct {
 	fetch   int
 }{
 	{errMissingParameter, -2, "PARAMETER_ERROR", http.StatusBadRequest},
-	{service.ErrAnswerTooLong, -2, "PARAMETER_ERROR", http.StatusBadRequest},
+	// An empty answer has a code of its own; every other answer refused before comparing
+	// (overlong, invalid characters) is a parameter error. The first match wins, and
+	// ErrEmptyAnswer is an ErrBadAnswer too, so it comes first.
+	{service.ErrEmptyAnswer, -8, "EMPTY_ANSWER", http.StatusBadRequest},
+	{service.ErrBadAnswer, -2, "PARAMETER_ERROR", http.StatusBadRequest},
 	{errRateLimited, -3, "HTTP_STATUS_ERROR", http.StatusTooManyRequests},
 	{service.ErrUnknownApp, -4, "APPKEY_ERROR", http.StatusNotFound},
 	{service.ErrAppDisabled, -4, "APPKEY_ERROR", http.StatusNotFound},
@@ -71,7 +75,6 @@ var nhnResults = []struct {
 	{service.ErrKeyUsedUp, -5, "EXPIRED_KEY_ERROR", http.StatusGone},
 	{service.ErrWrongAnswer, -6, "WRONG_ANSWER_ERROR", http.StatusBadRequest},
 	{service.ErrKeyNotFound, -7, "INVALID_KEY_ERROR", http.StatusNotFound},
-	{service.ErrEmptyAnswer, -8, "EMPTY_ANSWER", http.StatusBadRequest},
 }
 
 // nhnError answers err with its result code and returns it again if it is a server failure.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"captcha/engine"
 )
@@ -124,10 +123,6 @@ func newKeyID(now time.Time) string {
 	return keyEncoding.EncodeToString(id[:])
 }
 
-// MaxAnswerLength bounds a submitted answer, in characters; longer is a parameter error
-// rather than a wrong answer, so that it does not use up an attempt.
-const MaxAnswerLength = 64
-
 // IssueKey creates a key for app with a fresh answer, drawn as the app's settings say now.
 func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 	answer, err := engine.NewAnswer(app.Settings.Charset, app.Settings.Length)
@@ -240,26 +235,25 @@ type VerifyResult struct {
 }
 
 // Verify checks an answer for one of app's keys, atomically: of any number of concurrent
-// verifications of a key, at most one passes. A wrong answer uses up one attempt; an empty
-// or overlong one uses none. require names the channel that must have been served first
+// verifications of a key, at most one passes. A wrong answer uses up one attempt; one refused
+// before comparing (ErrBadAnswer: empty, overlong, invalid) uses none. Answers are compared
+// as normalizeAnswer says. require names the channel that must have been served first
 // (the Naver dialect compares only after its image or sound was delivered).
 //
 // The error is nil when the answer passed, ErrWrongAnswer (with a filled result) when it did
 // not, and another error when the key could not be verified at all.
 func (s *Service) Verify(ctx context.Context, app *App, keyID, answer string, require Channel) (VerifyResult, error) {
 	var res VerifyResult
-	given := engine.NormalizeAnswer(answer)
-	switch {
-	case given == "":
-		return res, ErrEmptyAnswer
-	case utf8.RuneCountInString(given) > MaxAnswerLength:
-		return res, ErrAnswerTooLong
-	case !validKeyID(keyID):
+	given, err := normalizeAnswer(answer)
+	if err != nil {
+		return res, err
+	}
+	if !validKeyID(keyID) {
 		return res, ErrKeyNotFound
 	}
 	now := s.now().Truncate(time.Millisecond)
 	var outcome Outcome
-	err := s.store.UpdateKey(ctx, keyID, func(k *Key) (*Verification, error) {
+	err = s.store.UpdateKey(ctx, keyID, func(k *Key) (*Verification, error) {
 		if k.AppID != app.ID {
 			return nil, ErrKeyNotFound // another app's key is no key of this one
 		}
@@ -279,8 +273,10 @@ func (s *Service) Verify(ctx context.Context, app *App, keyID, answer string, re
 			return nil, ErrNotServed
 		default:
 			k.Attempts++
-			// Constant time: how much of a guess matched must not show in the timing.
-			if subtle.ConstantTimeCompare([]byte(given), []byte(k.Answer)) == 1 {
+			// Constant time: how much of a guess matched must not show in the timing. The
+			// stored answer is folded like the given one, so that an answer stored in any form
+			// (an older version's, a future charset's) is compared as it is typed.
+			if subtle.ConstantTimeCompare([]byte(given), []byte(foldAnswer(k.Answer))) == 1 {
 				v.Outcome, k.Consumed = Passed, true
 			} else {
 				v.Outcome, k.Consumed = Wrong, k.Attempts >= k.MaxAttempts

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,9 @@ func TestVerify(t *testing.T) {
 		{name: "empty and overlong answers use no attempt", attempts: 1,
 			steps: []step{{"", service.ErrEmptyAnswer}, {"  \t ", service.ErrEmptyAnswer},
 				{string(make([]byte, 65)) + "A", service.ErrAnswerTooLong}, {"=", nil}}},
+		{name: "invalid answers use no attempt", attempts: 1,
+			steps: []step{{"\x00", service.ErrInvalidAnswer}, {"\xff\xfe", service.ErrInvalidAnswer},
+				{"ACE\u200B234", service.ErrInvalidAnswer}, {"=", nil}}},
 		{name: "expired key", attempts: 1,
 			prepare: func(f *fixture, _ *service.App, _ *service.Key) { f.clock.Advance(service.DefaultKeyLifetime) },
 			steps:   []step{{"=", service.ErrKeyExpired}}},
@@ -450,5 +454,27 @@ func TestLegacyKeysStillVerify(t *testing.T) {
 	}
 	if _, err := f.svc.Verify(ctx, app, legacy.ID, "ace234", service.Image); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The stored answer is folded like the given one: an answer stored in another form than the
+// charsets draw (lower case, full width, decomposed) is still compared as it would be typed.
+func TestVerifyFoldsTheStoredAnswer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, 1)
+	for i, tc := range []struct{ stored, typed string }{
+		{"ace234", "ACE234"},
+		{"ＡＣＥ２３４", "ace234"},
+		{"\u1112\u1169\u11ab", "혼"}, // 혼 as decomposed jamo
+	} {
+		k := &service.Key{ID: fmt.Sprintf("u0XpY8yzv89pqrpXkt0aM%d", i), AppID: app.ID, Answer: tc.stored,
+			Options: app.Settings.Options, MaxAttempts: 1, CreatedAt: f.clock.Now(), ExpiresAt: f.clock.Now().Add(time.Minute)}
+		if err := f.db.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Verify(ctx, app, k.ID, tc.typed, service.NoChannel); err != nil {
+			t.Errorf("stored %q, typed %q: %v", tc.stored, tc.typed, err)
+		}
 	}
 }
