@@ -20,7 +20,9 @@ type Config struct {
 	Listen  string `toml:"listen"`
 	DataDir string `toml:"data_dir"`
 	// TrustedProxies are the addresses or CIDR networks of reverse proxies whose
-	// X-Forwarded-For header gives the client's address. Empty: the header is ignored.
+	// X-Forwarded-For header gives the client's address and whose X-Forwarded-Proto header
+	// (or echo's other scheme headers) says whether it came over HTTPS. Empty: the headers
+	// are ignored.
 	TrustedProxies []string `toml:"trusted_proxies"`
 	// RetentionDays is how long verification records are kept for statistics.
 	RetentionDays int           `toml:"retention_days"`
@@ -43,7 +45,17 @@ type AdminConfig struct {
 	// SlowSolveSeconds: solves faster than this are shown as suspiciously fast, which is
 	// how an operator sees scripts; people rarely read and type a challenge in 2 seconds.
 	SlowSolveSeconds float64 `toml:"slow_solve_seconds"`
+	// SecureCookies says when the admin UI's cookies are Secure (sent back only over
+	// HTTPS): SecureCookiesAuto when the request came over HTTPS, by the connection or by
+	// X-Forwarded-Proto from one of TrustedProxies; SecureCookiesAlways always, for a server
+	// behind a TLS proxy, which then need not be trusted for the scheme.
+	SecureCookies string `toml:"secure_cookies"`
 }
+
+const (
+	SecureCookiesAuto   = "auto"
+	SecureCookiesAlways = "always"
+)
 
 // LogConfig says how the server logs.
 type LogConfig struct {
@@ -74,7 +86,7 @@ func DefaultConfig() Config {
 		TrustedProxies: []string{},
 		RetentionDays:  90,
 		Log:            LogConfig{Format: "text", Level: "info"},
-		Admin:          AdminConfig{SlowSolveSeconds: 2},
+		Admin:          AdminConfig{SlowSolveSeconds: 2, SecureCookies: SecureCookiesAuto},
 		Limits: LimitsConfig{
 			Enabled:      true,
 			AppIssueRate: 200, AppIssueBurst: 400,
@@ -140,6 +152,11 @@ func (c Config) Validate() error {
 	if s := c.Admin.SlowSolveSeconds; !(s > 0 && s <= maxSlowSolveSeconds) { // also false for NaN
 		return &ConfigError{"admin.slow_solve_seconds", strconv.FormatFloat(s, 'g', -1, 64),
 			fmt.Sprintf("seconds, above 0 and at most %d", maxSlowSolveSeconds)}
+	}
+	switch c.Admin.SecureCookies {
+	case SecureCookiesAuto, SecureCookiesAlways:
+	default:
+		return &ConfigError{"admin.secure_cookies", c.Admin.SecureCookies, "auto (Secure over HTTPS) or always"}
 	}
 	return nil
 }
@@ -220,6 +237,7 @@ var envVars = []struct {
 	{"CAPTCHA_LIMIT_IP_FETCH_RATE", "limits.ip_fetch_rate", floatVar(func(c *Config) *float64 { return &c.Limits.IPFetchRate })},
 	{"CAPTCHA_LIMIT_IP_FETCH_BURST", "limits.ip_fetch_burst", intVar(func(c *Config) *int { return &c.Limits.IPFetchBurst })},
 	{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "admin.slow_solve_seconds", floatVar(func(c *Config) *float64 { return &c.Admin.SlowSolveSeconds })},
+	{"CAPTCHA_ADMIN_SECURE_COOKIES", "admin.secure_cookies", func(c *Config, v string) error { c.Admin.SecureCookies = v; return nil }},
 	{"CAPTCHA_METRICS_TOKEN", "metrics.token", func(c *Config, v string) error { c.Metrics.Token = v; return nil }},
 }
 

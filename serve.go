@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"captcha/admin"
 	"captcha/engine"
 	"captcha/engine/service"
@@ -65,17 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
-	router := web.New(web.Options{
-		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
-		MetricsToken: cfg.Metrics.Token,
-		Limits: web.Limits{
-			Enabled:   cfg.Limits.Enabled,
-			AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
-			AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
-			IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
-		},
-	})
-	adminUI.Register(router) // the admin UI at /admin and the demo page at /, beside the APIs
+	router := newRouter(cfg, svc, metrics, adminUI, log)
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -117,6 +109,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newRouter is everything the server answers over HTTP, on one echo router: both API
+// dialects, health and metrics (web), and the admin UI with the demo page (admin), which
+// thereby share web's notion of the client's address and scheme.
+func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *admin.Handler, log *slog.Logger) *echo.Echo {
+	router := web.New(web.Options{
+		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
+		MetricsToken: cfg.Metrics.Token,
+		Limits: web.Limits{
+			Enabled:   cfg.Limits.Enabled,
+			AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
+			AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
+			IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+		},
+	})
+	adminUI.Register(router)
+	return router
 }
 
 // openService opens the database in the data directory (creating both if missing) and the
@@ -175,6 +185,7 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite
 	}
 	return admin.New(admin.Options{
 		Service: svc, Operators: ops, Renderer: r, Logger: log,
-		SlowSolve: time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		SlowSolve:     time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		SecureCookies: cfg.Admin.SecureCookies == SecureCookiesAlways,
 	})
 }

@@ -42,6 +42,11 @@ type Options struct {
 	SlowSolve time.Duration
 	// Now is the clock of the sign-in throttle and the demo's limit; time.Now when nil.
 	Now func() time.Time
+	// SecureCookies makes every cookie Secure, for a server that browsers reach over HTTPS
+	// through a proxy it does not trust for the scheme. Otherwise a cookie is Secure when
+	// the request came over HTTPS as c.Scheme() tells it, which believes X-Forwarded-Proto
+	// only from the router's trusted proxies (see web.Options.TrustedProxies).
+	SecureCookies bool
 }
 
 // DefaultSlowSolve: people rarely read and type a challenge in under two seconds.
@@ -55,6 +60,8 @@ type Handler struct {
 	log       *slog.Logger
 	slowSolve time.Duration
 	now       func() time.Time
+	// alwaysSecure: Options.SecureCookies.
+	alwaysSecure bool
 
 	pages    map[string]*template.Template
 	catalogs map[string]catalog
@@ -72,13 +79,14 @@ func New(o Options) (*Handler, error) {
 		return nil, errors.New("admin: Service and Operators are required")
 	}
 	h := &Handler{
-		svc:        o.Service,
-		ops:        o.Operators,
-		renderer:   o.Renderer,
-		log:        o.Logger,
-		slowSolve:  o.SlowSolve,
-		now:        o.Now,
-		pageRoutes: map[string]bool{},
+		svc:          o.Service,
+		ops:          o.Operators,
+		renderer:     o.Renderer,
+		log:          o.Logger,
+		slowSolve:    o.SlowSolve,
+		now:          o.Now,
+		alwaysSecure: o.SecureCookies,
+		pageRoutes:   map[string]bool{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -109,7 +109,7 @@ func (h *Handler) loginPage(c echo.Context) error {
 func (h *Handler) renderLogin(c echo.Context, status int, f *loginForm) error {
 	token := randomText(32)
 	c.SetCookie(&http.Cookie{Name: loginCookie, Value: token, Path: "/admin/login", HttpOnly: true,
-		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+		Secure: h.secureCookie(c), SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	return h.render(c, status, "login", &pageData{Title: "login.title", Nav: "login", CSRF: token, Data: f})
 }
 
@@ -155,7 +155,7 @@ func (h *Handler) login(c echo.Context) error {
 		h.log.Error("deleting expired admin sessions", "err", err)
 	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/admin", HttpOnly: true,
-		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, Expires: s.ExpiresAt})
+		Secure: h.secureCookie(c), SameSite: http.SameSiteStrictMode, Expires: s.ExpiresAt})
 	c.SetCookie(&http.Cookie{Name: loginCookie, Path: "/admin/login", MaxAge: -1})
 	return c.Redirect(http.StatusSeeOther, f.Next)
 }
@@ -166,13 +166,22 @@ func (h *Handler) logout(c echo.Context) error {
 		return err
 	}
 	h.log.Info("admin signed out", "user", s.OperatorName)
-	clearSessionCookie(c)
+	h.clearSessionCookie(c)
 	return c.Redirect(http.StatusSeeOther, "/admin/login?msg=out")
 }
 
-func clearSessionCookie(c echo.Context) {
+func (h *Handler) clearSessionCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/admin", MaxAge: -1, HttpOnly: true,
-		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode})
+		Secure: h.secureCookie(c), SameSite: http.SameSiteStrictMode})
+}
+
+// secureCookie says whether a cookie must be sent back only over HTTPS: always when the
+// operator says the server is reached over HTTPS, else when this request was. c.Scheme()
+// believes scheme headers only from trusted proxies (web.New sets the router's extractor),
+// so a client cannot decide by sending X-Forwarded-Proto whether an operator's cookies are
+// Secure.
+func (h *Handler) secureCookie(c echo.Context) bool {
+	return h.alwaysSecure || c.Scheme() == "https"
 }
 
 // localNext keeps a redirect target inside the admin UI, so that the sign-in page cannot be
@@ -224,7 +233,7 @@ func (h *Handler) changePassword(c echo.Context) error {
 			return err
 		default:
 			h.log.Info("admin password changed", "user", s.OperatorName, "ip", c.RealIP())
-			clearSessionCookie(c)
+			h.clearSessionCookie(c)
 			return c.Redirect(http.StatusSeeOther, "/admin/login?msg=password")
 		}
 	}
@@ -238,7 +247,7 @@ func (h *Handler) setLang(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
 	c.SetCookie(&http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
-		HttpOnly: true, Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: h.secureCookie(c), SameSite: http.SameSiteLaxMode})
 	next := c.QueryParam("next")
 	if next != "/" && next != "/admin/login" {
 		next = localNext(next)

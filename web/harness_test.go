@@ -171,6 +171,9 @@ func (h *harness) send(req *http.Request) reply {
 	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
 		h.t.Errorf("%s %s: Cache-Control %q, want no-store", req.Method, req.URL.Path, cc)
 	}
+	if nosniff := res.Header.Get("X-Content-Type-Options"); nosniff != "nosniff" {
+		h.t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", req.Method, req.URL.Path, nosniff)
+	}
 	return reply{status: res.StatusCode, header: res.Header, body: body}
 }
 
