@@ -43,6 +43,7 @@ func flash(code string) string {
 // appForm is the settings form as typed, so that a refused value is shown back as it was.
 type appForm struct {
 	Name                                      string
+	API                                       string // empty on a new app's form: the operator chooses
 	Charset, Difficulty, Lang                 string
 	Length, Width, Height, Lifetime, Attempts string
 	Errors                                    map[string]string // field → message, translated
@@ -51,7 +52,7 @@ type appForm struct {
 func formOf(app *service.App) *appForm {
 	s := app.Settings
 	return &appForm{
-		Name: app.Name, Charset: string(s.Charset), Difficulty: string(s.Difficulty), Lang: string(s.Lang),
+		Name: app.Name, API: string(app.API), Charset: string(s.Charset), Difficulty: string(s.Difficulty), Lang: string(s.Lang),
 		Length: strconv.Itoa(s.Length), Width: strconv.Itoa(s.Width), Height: strconv.Itoa(s.Height),
 		Lifetime: strconv.Itoa(int(s.KeyLifetime / time.Second)), Attempts: strconv.Itoa(s.MaxAttempts),
 		Errors: map[string]string{},
@@ -61,7 +62,7 @@ func formOf(app *service.App) *appForm {
 func readForm(c echo.Context) *appForm {
 	v := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
 	return &appForm{
-		Name: v("name"), Charset: v("charset"), Difficulty: v("difficulty"), Lang: v("lang"),
+		Name: v("name"), API: v("api"), Charset: v("charset"), Difficulty: v("difficulty"), Lang: v("lang"),
 		Length: v("length"), Width: v("width"), Height: v("height"), Lifetime: v("lifetime"), Attempts: v("attempts"),
 		Errors: map[string]string{},
 	}
@@ -102,19 +103,19 @@ func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 // false for any other error, which the caller returns as a failure.
 func (f *appForm) refused(err error, settings service.AppSettings, l catalog) bool {
 	var fe *engine.FieldError
-	switch {
-	case errors.Is(err, service.ErrAppNameInvalid):
+	if !errors.Is(err, service.ErrAppNameInvalid) && !errors.As(err, &fe) {
+		return false
+	}
+	if errors.Is(err, service.ErrAppNameInvalid) {
 		f.Errors["name"] = l.T("form.bad_name")
-		// The name is checked first: show a settings error at the same time, if any.
-		if errors.As(settings.Validate(), &fe) {
+	}
+	// The service stops at the first refused value: show the others' reasons at once.
+	for _, e := range []error{err, service.API(f.API).Validate(), settings.Validate()} {
+		if errors.As(e, &fe) && f.Errors[fe.Field] == "" {
 			f.Errors[fe.Field] = l.T("form.invalid", fe.Allowed)
 		}
-		return true
-	case errors.As(err, &fe):
-		f.Errors[fe.Field] = l.T("form.invalid", fe.Allowed)
-		return true
 	}
-	return false
+	return true
 }
 
 // appPage is the edit (or create) page.
@@ -128,6 +129,7 @@ type appPage struct {
 }
 
 type choices struct {
+	APIs                                           []service.API
 	Charsets, Difficulties, Langs                  []string
 	MinLength, MaxLength, MinWidth, MaxWidth       int
 	MinHeight, MaxHeight, MinLifetime, MaxLifetime int
@@ -136,6 +138,7 @@ type choices struct {
 
 func formChoices() choices {
 	return choices{
+		APIs:         service.APIs(),
 		Charsets:     engine.CharsetNames(),
 		Difficulties: []string{string(engine.Easy), string(engine.Normal), string(engine.Hard)},
 		Langs:        []string{string(engine.English), string(engine.Korean)},
@@ -158,7 +161,7 @@ func (h *Handler) appCreate(c echo.Context) error {
 	form := readForm(c)
 	settings, ok := form.settings(l)
 	if ok {
-		app, secret, err := h.svc.CreateApp(c.Request().Context(), form.Name, settings)
+		app, secret, err := h.svc.CreateApp(c.Request().Context(), form.Name, service.API(form.API), settings)
 		if err == nil {
 			h.log.Info("app created", "user", sessionOf(c).OperatorName, "app", app.ID, "name", app.Name)
 			return h.render(c, http.StatusOK, "secret", &pageData{Title: "secret.created_title", Nav: "apps",
@@ -213,7 +216,7 @@ func (h *Handler) appSave(c echo.Context) error {
 	form := readForm(c)
 	settings, ok := form.settings(l)
 	if ok {
-		_, err := h.svc.UpdateApp(c.Request().Context(), app.ID, form.Name, settings)
+		_, err := h.svc.UpdateApp(c.Request().Context(), app.ID, form.Name, service.API(form.API), settings)
 		if err == nil {
 			h.log.Info("app updated", "user", sessionOf(c).OperatorName, "app", app.ID)
 			return c.Redirect(http.StatusSeeOther, "/admin/apps/"+strconv.FormatInt(app.ID, 10)+"?msg=saved")

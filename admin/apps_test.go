@@ -17,7 +17,7 @@ import (
 )
 
 func validAppForm(csrf string) url.Values {
-	return url.Values{"csrf": {csrf}, "name": {"shop"}, "charset": {"alnum"}, "length": {"6"}, "difficulty": {"normal"},
+	return url.Values{"csrf": {csrf}, "name": {"shop"}, "api": {"naver"}, "charset": {"alnum"}, "length": {"6"}, "difficulty": {"normal"},
 		"width": {"240"}, "height": {"80"}, "lang": {"en"}, "lifetime": {"600"}, "attempts": {"1"}}
 }
 
@@ -44,6 +44,9 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 	}{
 		{"name", "", "1 to 100 printable characters"},
 		{"name", strings.Repeat("x", 101), "1 to 100 printable characters"},
+		{"api", "", "nhn, naver"},
+		{"api", "widget", "nhn, naver"},
+		{"api", "NHN", "nhn, naver"},
 		{"charset", "emoji", "alnum, digits, hangul"},
 		{"length", "9", "4 to 8"},
 		{"length", "six", "Enter a whole number"},
@@ -67,7 +70,7 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 			t.Errorf("%s=%q: %d, next to the field %q, want %q", tc.field, tc.value, rec.Code, got, tc.reason)
 		}
 		// The refused value is shown back as typed.
-		if tc.field != "charset" && tc.field != "difficulty" && tc.field != "lang" &&
+		if tc.field != "api" && tc.field != "charset" && tc.field != "difficulty" && tc.field != "lang" &&
 			!strings.Contains(rec.Body.String(), `value="`+tc.value+`"`) {
 			t.Errorf("%s=%q: the form does not show the value back", tc.field, tc.value)
 		}
@@ -79,13 +82,14 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 	if got := fieldError(rec.Body.String(), "lang"); !strings.Contains(got, "spoken in Korean only") {
 		t.Errorf("hangul in English: %q", got)
 	}
-	// A bad name and a bad setting are both shown at once.
+	// A bad name, a bad API and a bad setting are all shown at once.
 	form = validAppForm(csrf)
 	form.Set("name", " ")
+	form.Set("api", "widget")
 	form.Set("width", "1000")
 	body := v.do(http.MethodPost, "/admin/apps", form, cookies, nil).Body.String()
-	if fieldError(body, "name") == "" || fieldError(body, "width") == "" {
-		t.Error("two bad fields, not both shown")
+	if fieldError(body, "name") == "" || fieldError(body, "api") == "" || fieldError(body, "width") == "" {
+		t.Error("three bad fields, not all shown")
 	}
 	if apps, _ := v.svc.Apps(context.Background()); len(apps) != 1 { // the demo app only
 		t.Errorf("refused forms created %d apps", len(apps)-1)
@@ -109,7 +113,7 @@ func TestCreateApp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the secret shown: %v", err)
 	}
-	if app.Name != "shop" || app.Settings.Charset != "hangul" || app.Settings.MaxAttempts != 3 {
+	if app.Name != "shop" || app.API != service.Naver || app.Settings.Charset != "hangul" || app.Settings.MaxAttempts != 3 {
 		t.Errorf("created %+v", app)
 	}
 	// The app's page shows it with both dialects' examples, appkey filled in, no secret.
@@ -131,12 +135,13 @@ func TestCreateApp(t *testing.T) {
 func TestEditApp(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, _, _ := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, _, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
 	cookies, csrf := v.session()
 	target := "/admin/apps/" + strconv.FormatInt(app.ID, 10)
 
 	form := validAppForm(csrf)
 	form.Set("name", "shop 2")
+	form.Set("api", "naver")
 	form.Set("difficulty", "hard")
 	form.Set("width", "300")
 	form.Set("lifetime", "120")
@@ -145,7 +150,7 @@ func TestEditApp(t *testing.T) {
 		t.Fatalf("save: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
 	got, _ := v.svc.AppByID(ctx, app.ID)
-	if got.Name != "shop 2" || got.Settings.Difficulty != "hard" || got.Settings.Width != 300 || got.Settings.KeyLifetime.Seconds() != 120 {
+	if got.Name != "shop 2" || got.API != service.Naver || got.Settings.Difficulty != "hard" || got.Settings.Width != 300 || got.Settings.KeyLifetime.Seconds() != 120 {
 		t.Errorf("saved %+v", got)
 	}
 	if page := v.do(http.MethodGet, target+"?msg=saved", nil, cookies, nil).Body.String(); !strings.Contains(page, "Settings saved.") {
@@ -159,6 +164,15 @@ func TestEditApp(t *testing.T) {
 	}
 	if again, _ := v.svc.AppByID(ctx, app.ID); again.Settings != got.Settings {
 		t.Errorf("a refused save changed the app: %+v", again.Settings)
+	}
+	form.Set("height", "80")
+	form.Set("api", "widget")
+	rec = v.do(http.MethodPost, target, form, cookies, nil)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(fieldError(rec.Body.String(), "api"), "nhn, naver") {
+		t.Errorf("unknown api: %d", rec.Code)
+	}
+	if again, _ := v.svc.AppByID(ctx, app.ID); again.API != service.Naver {
+		t.Errorf("a refused save changed the API to %q", again.API)
 	}
 
 	for _, bad := range []string{"/admin/apps/999", "/admin/apps/0", "/admin/apps/x", "/admin/apps/-1"} {
@@ -174,7 +188,7 @@ func TestEditApp(t *testing.T) {
 func TestRotateSecret(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, old, _ := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, old, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
 	cookies, csrf := v.session()
 	rec := v.do(http.MethodPost, "/admin/apps/"+strconv.FormatInt(app.ID, 10)+"/secret", url.Values{"csrf": {csrf}}, cookies, nil)
 	m := secretShown.FindStringSubmatch(rec.Body.String())
@@ -192,7 +206,7 @@ func TestRotateSecret(t *testing.T) {
 func TestDisableAndDeleteApp(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, _, _ := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, _, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
 	cookies, csrf := v.session()
 	base := "/admin/apps/" + strconv.FormatInt(app.ID, 10)
 

@@ -231,6 +231,7 @@ func TestInTheBrowser(t *testing.T) {
 		chromedp.Navigate(s.url+"/admin/apps/new"),
 		chromedp.WaitVisible(chromedp.ID("app-form")),
 		chromedp.SendKeys(chromedp.ID("f-name"), "webshop"),
+		chromedp.SetValue(chromedp.ID("f-api"), string(service.Naver)),
 	)
 	click(t, ctx, "save")
 	waitJS(t, ctx, "the new secret", `location.pathname === "/admin/apps" && !!document.getElementById("secret")`)
@@ -344,13 +345,13 @@ func playTraffic(t *testing.T, s *browserServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shop, _, err := svc.CreateApp(ctx, "shop.example", service.DefaultAppSettings())
+	shop, _, err := svc.CreateApp(ctx, "shop.example", service.NHN, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
 	settings := service.DefaultAppSettings()
 	settings.Charset, settings.Lang = "hangul", "ko"
-	forum, _, err := svc.CreateApp(ctx, "forum.example", settings)
+	forum, _, err := svc.CreateApp(ctx, "forum.example", service.NHN, settings)
 	if err != nil {
 		t.Fatal(err)
 	}

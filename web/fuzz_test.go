@@ -107,7 +107,7 @@ func FuzzNaverCompare(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1])
 	}
-	h := newHarness(f)
+	h := newNaverHarness(f)
 	realKey := h.naverKey(nkey)
 	h.naverImage(realKey)
 	f.Fuzz(func(t *testing.T, secret, query string) {

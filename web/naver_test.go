@@ -158,14 +158,14 @@ func TestNaverErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newNaverHarness(t)
 			checkNaverError(t, tc.run(h), tc.status, tc.code)
 		})
 	}
 }
 
 func TestNaverAuthErrorsCarryTheGatewayBody(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	r := h.do("GET", nkey)
 	gw, _ := r.json(t)["error"].(map[string]any)
 	if gw["errorCode"] != "200" || gw["message"] != "Authentication Failed" {
@@ -178,7 +178,7 @@ func TestNaverAuthErrorsCarryTheGatewayBody(t *testing.T) {
 }
 
 func TestNaverFlow(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	auth := naverAuth(h.app, h.secret)
 	for _, issue := range []string{nkey + "?code=0", nkey, "/v1/captcha/nkey?code=0"} {
 		r := h.do("GET", issue, auth...)
@@ -211,7 +211,7 @@ func TestNaverFlow(t *testing.T) {
 }
 
 func TestNaverWrongAndEmptyValues(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	auth := naverAuth(h.app, h.secret)
 	key := h.naverKey(nkey)
 	h.naverImage(key)
@@ -225,7 +225,7 @@ func TestNaverWrongAndEmptyValues(t *testing.T) {
 }
 
 func TestNaverVoice(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	auth := naverAuth(h.app, h.secret)
 	key := h.naverKey("/scaptcha/v1/skey")
 	r := h.do("GET", "/scaptcha-bin/v1/scaptcha?key="+key+"&X-NCP-APIGW-API-KEY-ID="+h.app.AppKey)
@@ -237,7 +237,7 @@ func TestNaverVoice(t *testing.T) {
 }
 
 func TestNaverServerFailure(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	key := h.naverKey(nkey)
 	h.db.Close()
 	for _, path := range []string{nkey, naverCompare(nkey, key, "ACE234")} {

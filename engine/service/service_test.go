@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,7 +66,7 @@ func (f *fixture) app(t *testing.T, attempts int) *service.App {
 	t.Helper()
 	s := service.DefaultAppSettings()
 	s.MaxAttempts = attempts
-	app, _, err := f.svc.CreateApp(context.Background(), "shop", s)
+	app, _, err := f.svc.CreateApp(context.Background(), "shop", service.NHN, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestVerifyIsAtomic(t *testing.T) {
 func TestAuthenticateApp(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	app, secret, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, secret, err := f.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,12 +323,46 @@ func TestCreateAppValidates(t *testing.T) {
 		s := service.DefaultAppSettings()
 		mutate(&s)
 		var fe *engine.FieldError
-		if _, _, err := f.svc.CreateApp(ctx, "x", s); !errors.As(err, &fe) || fe.Field != name {
+		if _, _, err := f.svc.CreateApp(ctx, "x", service.NHN, s); !errors.As(err, &fe) || fe.Field != name {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, _, err := f.svc.CreateApp(ctx, "  ", service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
+	if _, _, err := f.svc.CreateApp(ctx, "  ", service.NHN, service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
 		t.Errorf("blank name: %v", err)
+	}
+	var fe *engine.FieldError
+	if _, _, err := f.svc.CreateApp(ctx, "x", "widget", service.DefaultAppSettings()); !errors.As(err, &fe) ||
+		fe.Field != "api" || !strings.Contains(err.Error(), "nhn, naver") {
+		t.Errorf("unknown api: %v", err)
+	}
+	if apps, _ := f.svc.Apps(ctx); len(apps) != 0 {
+		t.Errorf("refused apps were created: %d", len(apps))
+	}
+}
+
+// An app keeps the dialect it was created with until it is switched, which applies at once.
+func TestSetAppAPI(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app, _, err := f.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.AppByID(ctx, app.ID); got.API != service.Naver {
+		t.Fatalf("created as %q", got.API)
+	}
+	if err := f.svc.SetAppAPI(ctx, app.AppKey, service.NHN); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.AppByID(ctx, app.ID); got.API != service.NHN {
+		t.Fatalf("switched to %q", got.API)
+	}
+	var fe *engine.FieldError
+	if err := f.svc.SetAppAPI(ctx, app.AppKey, "widget"); !errors.As(err, &fe) || fe.Field != "api" {
+		t.Errorf("unknown api: %v", err)
+	}
+	if err := f.svc.SetAppAPI(ctx, "00000000000000000000000000000000", service.NHN); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("unknown appkey: %v", err)
 	}
 }
 
@@ -359,7 +394,7 @@ func TestAppChangesApply(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	app, secret, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, secret, err := f.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}

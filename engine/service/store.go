@@ -19,11 +19,12 @@ type Store interface {
 	AppByKey(ctx context.Context, appKey string) (*App, error)
 	ListApps(ctx context.Context) ([]*App, error)
 	SetAppEnabled(ctx context.Context, appKey string, enabled bool) error
+	SetAppAPI(ctx context.Context, appKey string, api API) error
 	DeleteApp(ctx context.Context, appKey string) error
-	// For operators (manage.go): look an app up by ID, change its name and settings, or
-	// replace its secret's hash.
+	// For operators (manage.go): look an app up by ID, change its name, dialect and
+	// settings, or replace its secret's hash.
 	AppByID(ctx context.Context, id int64) (*App, error)
-	UpdateApp(ctx context.Context, id int64, name string, settings AppSettings) error
+	UpdateApp(ctx context.Context, id int64, name string, api API, settings AppSettings) error
 	SetAppSecret(ctx context.Context, id int64, secretHash []byte) error
 
 	CreateKey(ctx context.Context, k *Key) error

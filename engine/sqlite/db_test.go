@@ -27,7 +27,7 @@ func openTestDB(t *testing.T) *DB {
 
 func testApp(t *testing.T, db *DB, appKey string) *service.App {
 	t.Helper()
-	app := &service.App{Name: "test", AppKey: appKey, SecretHash: []byte{1}, Enabled: true,
+	app := &service.App{Name: "test", AppKey: appKey, SecretHash: []byte{1}, Enabled: true, API: service.NHN,
 		Settings: service.DefaultAppSettings(), CreatedAt: time.UnixMilli(1_700_000_000_000)}
 	if err := db.CreateApp(context.Background(), app); err != nil {
 		t.Fatal(err)

@@ -23,8 +23,8 @@ type statements struct {
 	appByKey, keyByID *sql.Stmt
 }
 
-const appColumns = `id, name, app_key, secret_hash, enabled, charset, length, difficulty, width, height,
-	lang, key_lifetime_s, max_attempts, created_at`
+const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, length, difficulty, width,
+	height, lang, key_lifetime_s, max_attempts, created_at`
 
 const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
 	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
@@ -78,10 +78,10 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
 // CreateApp inserts app and sets its ID.
 func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 	st := app.Settings
-	res, err := db.writer.ExecContext(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, charset, length,
-		difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(st.Charset), st.Length, string(st.Difficulty),
+	res, err := db.writer.ExecContext(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, api, charset,
+		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(app.API), string(st.Charset), st.Length, string(st.Difficulty),
 		st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second), st.MaxAttempts, millis(app.CreatedAt))
 	if err != nil {
 		return err
@@ -94,13 +94,14 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanApp(row scanner) (*service.App, error) {
 	var a service.App
-	var charset, difficulty, lang string
+	var api, charset, difficulty, lang string
 	var lifetime, created int64
-	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &charset, &a.Settings.Length,
+	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &api, &charset, &a.Settings.Length,
 		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created)
 	if err != nil {
 		return nil, err
 	}
+	a.API = service.API(api)
 	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
 	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
 	a.CreatedAt = fromMillis(created)
@@ -137,6 +138,12 @@ func (db *DB) ListApps(ctx context.Context) ([]*service.App, error) {
 // SetAppEnabled enables or disables an app.
 func (db *DB) SetAppEnabled(ctx context.Context, appKey string, enabled bool) error {
 	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET enabled = ? WHERE app_key = ?`, enabled, appKey)
+	return oneRow(res, err, service.ErrUnknownApp)
+}
+
+// SetAppAPI changes the dialect an app answers in.
+func (db *DB) SetAppAPI(ctx context.Context, appKey string, api service.API) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET api = ? WHERE app_key = ?`, string(api), appKey)
 	return oneRow(res, err, service.ErrUnknownApp)
 }
 
