@@ -97,12 +97,10 @@ func fetch(t *testing.T, url string) {
 	}
 }
 
-// TestSurvivesSIGKILL: a key whose issuance (and image) was answered survives the process
-// being killed with SIGKILL, and the database is intact afterwards.
-func TestSurvivesSIGKILL(t *testing.T) {
-	bin := buildBinary(t)
-	data := filepath.Join(t.TempDir(), "data")
-	out, err := exec.Command(bin, "app", "create", "-name", "durable", "-data", data).Output()
+// createAppWith runs captcha app create and returns the appkey and secret it printed.
+func createAppWith(t *testing.T, bin, data, name, api string) (appKey, secret string) {
+	t.Helper()
+	out, err := exec.Command(bin, "app", "create", "-name", name, "-api", api, "-data", data).Output()
 	if err != nil {
 		t.Fatalf("app create: %v", err)
 	}
@@ -112,17 +110,26 @@ func TestSurvivesSIGKILL(t *testing.T) {
 			creds[k] = v
 		}
 	}
-	appKey, secret := creds["appkey"], creds["secret"]
-	if appKey == "" || secret == "" {
+	if creds["appkey"] == "" || creds["secret"] == "" {
 		t.Fatalf("app create printed %q", out)
 	}
-	auth := []string{"X-NCP-APIGW-API-KEY-ID", appKey, "X-NCP-APIGW-API-KEY", secret}
+	return creds["appkey"], creds["secret"]
+}
+
+// TestSurvivesSIGKILL: a key whose issuance (and image) was answered survives the process
+// being killed with SIGKILL, and the database is intact afterwards.
+func TestSurvivesSIGKILL(t *testing.T) {
+	bin := buildBinary(t)
+	data := filepath.Join(t.TempDir(), "data")
+	nhnApp, _ := createAppWith(t, bin, data, "durable", "nhn")
+	naverApp, secret := createAppWith(t, bin, data, "durable too", "naver")
+	auth := []string{"X-NCP-APIGW-API-KEY-ID", naverApp, "X-NCP-APIGW-API-KEY", secret}
 
 	server, base := startServer(t, bin, data)
-	nhnKey, _ := getJSON(t, "POST", base+"/captcha/v1.0/appkeys/"+appKey+"/keys")["key"].(string)
+	nhnKey, _ := getJSON(t, "POST", base+"/captcha/v1.0/appkeys/"+nhnApp+"/keys")["key"].(string)
 	naverKey, _ := getJSON(t, "GET", base+"/captcha/v1/nkey?code=0", auth...)["key"].(string)
 	fetch(t, base+"/captcha/v1.0/keys/"+nhnKey+"/img")
-	fetch(t, base+"/captcha-bin/v1/ncaptcha?key="+naverKey+"&X-NCP-APIGW-API-KEY-ID="+appKey)
+	fetch(t, base+"/captcha-bin/v1/ncaptcha?key="+naverKey+"&X-NCP-APIGW-API-KEY-ID="+naverApp)
 	if err := server.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +151,7 @@ func TestSurvivesSIGKILL(t *testing.T) {
 	db.Close()
 
 	server, base = startServer(t, bin, data)
-	verified := getJSON(t, "GET", base+"/captcha/v1.0/appkeys/"+appKey+"/keys/"+nhnKey+"/verification?answer="+answers[nhnKey])
+	verified := getJSON(t, "GET", base+"/captcha/v1.0/appkeys/"+nhnApp+"/keys/"+nhnKey+"/verification?answer="+answers[nhnKey])
 	if header, _ := verified["header"].(map[string]any); header["resultCode"] != 0.0 {
 		t.Fatalf("NHN verification after restart: %v", verified)
 	}

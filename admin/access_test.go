@@ -111,7 +111,7 @@ func TestFormsNeedTheCSRFToken(t *testing.T) {
 	if err != nil || got.Name != "shop" || got.API != service.Naver || !got.Enabled || got.Settings != app.Settings {
 		t.Errorf("the app changed: %+v, %v", got, err)
 	}
-	if _, err := v.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+	if _, err := v.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil {
 		t.Errorf("the secret changed: %v", err)
 	}
 	if rec := v.do(http.MethodGet, "/admin", nil, cookies, nil); rec.Code != http.StatusOK {

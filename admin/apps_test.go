@@ -109,7 +109,7 @@ func TestCreateApp(t *testing.T) {
 	if rec.Code != http.StatusOK || secret == nil || appKey == nil {
 		t.Fatalf("create: %d\n%s", rec.Code, body)
 	}
-	app, err := v.svc.AuthenticateApp(context.Background(), appKey[1], secret[1])
+	app, err := v.svc.AuthenticateApp(context.Background(), service.Naver, appKey[1], secret[1])
 	if err != nil {
 		t.Fatalf("the secret shown: %v", err)
 	}
@@ -188,17 +188,17 @@ func TestEditApp(t *testing.T) {
 func TestRotateSecret(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, old, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
+	app, old, _ := v.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	cookies, csrf := v.session()
 	rec := v.do(http.MethodPost, "/admin/apps/"+strconv.FormatInt(app.ID, 10)+"/secret", url.Values{"csrf": {csrf}}, cookies, nil)
 	m := secretShown.FindStringSubmatch(rec.Body.String())
 	if rec.Code != http.StatusOK || m == nil {
 		t.Fatalf("rotate: %d", rec.Code)
 	}
-	if _, err := v.svc.AuthenticateApp(ctx, app.AppKey, m[1]); err != nil {
+	if _, err := v.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, m[1]); err != nil {
 		t.Errorf("the new secret: %v", err)
 	}
-	if _, err := v.svc.AuthenticateApp(ctx, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
+	if _, err := v.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
 		t.Errorf("the old secret: %v", err)
 	}
 }
@@ -213,7 +213,7 @@ func TestDisableAndDeleteApp(t *testing.T) {
 	if rec := v.do(http.MethodPost, base+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"0"}}, cookies, nil); rec.Code != http.StatusSeeOther {
 		t.Fatalf("disable: %d", rec.Code)
 	}
-	if _, err := v.svc.App(ctx, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := v.svc.App(ctx, service.NHN, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
 		t.Errorf("after disabling: %v", err)
 	}
 	if rec := v.do(http.MethodPost, base+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"yes"}}, cookies, nil); rec.Code != http.StatusBadRequest {
@@ -222,7 +222,7 @@ func TestDisableAndDeleteApp(t *testing.T) {
 	if rec := v.do(http.MethodPost, base+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"1"}}, cookies, nil); rec.Code != http.StatusSeeOther {
 		t.Fatalf("enable: %d", rec.Code)
 	}
-	if _, err := v.svc.App(ctx, app.AppKey); err != nil {
+	if _, err := v.svc.App(ctx, service.NHN, app.AppKey); err != nil {
 		t.Errorf("after enabling: %v", err)
 	}
 

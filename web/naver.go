@@ -118,7 +118,7 @@ func (s *server) naverKey(ch service.Channel) echo.HandlerFunc {
 		if keyID == "" || secret == "" {
 			return errMissingCredentials
 		}
-		app, err := s.svc.AuthenticateApp(c.Request().Context(), keyID, secret)
+		app, err := s.svc.AuthenticateApp(c.Request().Context(), service.Naver, keyID, secret)
 		if err != nil {
 			return err
 		}
@@ -181,17 +181,17 @@ func (s *server) naverChallenge(ch service.Channel) echo.HandlerFunc {
 			return errMissingCredentials
 		}
 		ctx := c.Request().Context()
-		if _, err := s.svc.App(ctx, appKey); err != nil {
+		if _, err := s.svc.App(ctx, service.Naver, appKey); err != nil {
 			return err
 		}
 		if ch == service.Audio {
-			wav, err := s.svc.KeyAudio(ctx, c.QueryParam("key"), appKey)
+			wav, err := s.svc.KeyAudio(ctx, service.Naver, c.QueryParam("key"), appKey)
 			if err != nil {
 				return err
 			}
 			return sendChallenge(c, "audio/wav", wav)
 		}
-		img, err := s.svc.KeyImage(ctx, c.QueryParam("key"), appKey)
+		img, err := s.svc.KeyImage(ctx, service.Naver, c.QueryParam("key"), appKey)
 		if err != nil {
 			return err
 		}

@@ -15,9 +15,15 @@ func naverAuth(app *service.App, secret string) []string {
 	return []string{"X-NCP-APIGW-API-KEY-ID", app.AppKey, "X-NCP-APIGW-API-KEY", secret}
 }
 
+// naverKey issues a key for the harness's app through path (nkey or skey).
 func (h *harness) naverKey(path string) string {
 	h.t.Helper()
-	r := h.do("GET", path+"?code=0", naverAuth(h.app, h.secret)...)
+	return h.naverKeyOf(h.app, h.secret, path)
+}
+
+func (h *harness) naverKeyOf(app *service.App, secret, path string) string {
+	h.t.Helper()
+	r := h.do("GET", path+"?code=0", naverAuth(app, secret)...)
 	key, _ := r.json(h.t)["key"].(string)
 	if r.status != 200 || key == "" {
 		h.t.Fatalf("nkey: %d %s", r.status, r.body)
@@ -25,8 +31,11 @@ func (h *harness) naverKey(path string) string {
 	return key
 }
 
-func (h *harness) naverImage(key string) reply {
-	return h.do("GET", "/captcha-bin/v1/ncaptcha?key="+key+"&X-NCP-APIGW-API-KEY-ID="+h.app.AppKey)
+// naverImage fetches a key's image as the harness's app's pages do, the appkey in the URL.
+func (h *harness) naverImage(key string) reply { return h.naverImageOf(h.app, key) }
+
+func (h *harness) naverImageOf(app *service.App, key string) reply {
+	return h.do("GET", "/captcha-bin/v1/ncaptcha?key="+key+"&X-NCP-APIGW-API-KEY-ID="+app.AppKey)
 }
 
 func naverCompare(path, key, value string) string {

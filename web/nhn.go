@@ -99,7 +99,7 @@ func (s *server) nhnError(c echo.Context, err error) error {
 }
 
 func (s *server) nhnApp(c echo.Context, limiter *keyedLimiter) (*service.App, error) {
-	app, err := s.svc.App(c.Request().Context(), c.Param("appKey"))
+	app, err := s.svc.App(c.Request().Context(), service.NHN, c.Param("appKey"))
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (s *server) nhnImage(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	img, err := s.svc.KeyImage(c.Request().Context(), c.Param("key"), "")
+	img, err := s.svc.KeyImage(c.Request().Context(), service.NHN, c.Param("key"), "")
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *server) nhnSound(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	wav, err := s.svc.KeyAudio(c.Request().Context(), c.Param("key"), "")
+	wav, err := s.svc.KeyAudio(c.Request().Context(), service.NHN, c.Param("key"), "")
 	if err != nil {
 		return err
 	}

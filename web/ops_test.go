@@ -32,9 +32,8 @@ var tight = web.Limits{Enabled: true, AppIssue: web.Rate{PerSecond: 0.001, Burst
 func TestIssueAndVerifyAreLimitedPerApp(t *testing.T) {
 	h := newHarness(t, withLimits(tight))
 	h.nhnKey(h.app)
-	h.naverKey(nkey)
+	h.nhnKey(h.app)
 	checkNHN(t, h.do("POST", nhnIssuePath(h.app.AppKey)), 429, -3)
-	checkNaverError(t, h.do("GET", nkey, naverAuth(h.app, h.secret)...), 429, "420")
 	h.nhnKey(h.other) // another app has its own bucket
 
 	// Verification has a bucket of its own.
@@ -42,7 +41,18 @@ func TestIssueAndVerifyAreLimitedPerApp(t *testing.T) {
 	checkNHN(t, h.do("GET", nhnVerifyPath(h.other.AppKey, key, "WRONG1")), 200, -6)
 	checkNHN(t, h.do("DELETE", "/captcha/v1.0/appkeys/"+h.other.AppKey+"?key="+key), 200, 0)
 	checkNHN(t, h.do("GET", nhnVerifyPath(h.other.AppKey, key, "WRONG1")), 429, -3)
-	checkNaverError(t, h.do("GET", naverCompare(nkey, key, "x"), naverAuth(h.other, h.otherSec)...), 429, "420")
+
+	// The same for Naver apps; the image and voice CAPTCHAs share the app's buckets.
+	n := newNaverHarness(t, withLimits(tight))
+	n.naverKey(nkey)
+	n.naverKey("/scaptcha/v1/skey")
+	checkNaverError(t, n.do("GET", nkey, naverAuth(n.app, n.secret)...), 429, "420")
+	key = n.naverKeyOf(n.other, n.otherSec, nkey)
+	n.naverImageOf(n.other, key)
+	compare := naverCompare(nkey, key, "WRONG1")
+	checkNaverResult(t, n.do("GET", compare, naverAuth(n.other, n.otherSec)...), false, 0)
+	checkNaverError(t, n.do("GET", compare, naverAuth(n.other, n.otherSec)...), 403, "CT001")
+	checkNaverError(t, n.do("GET", compare, naverAuth(n.other, n.otherSec)...), 429, "420")
 }
 
 func TestFetchesAreLimitedPerClient(t *testing.T) {
@@ -132,9 +142,10 @@ func TestConcurrentVerificationPassesOnce(t *testing.T) {
 func TestRestartKeepsKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), sqlite.FileName)
 	before := newHarnessAt(t, path)
+	naverApp, naverSecret := before.createApp("naver shop", service.Naver, service.DefaultAppSettings())
 	nhnKey := before.nhnServed(before.app)
-	naverKey := before.naverKey(nkey)
-	before.naverImage(naverKey)
+	naverKey := before.naverKeyOf(naverApp, naverSecret, nkey)
+	before.naverImageOf(naverApp, naverKey)
 	answers := map[string]string{nhnKey: before.answer(nhnKey), naverKey: before.answer(naverKey)}
 	image := before.do("GET", "/captcha/v1.0/keys/"+nhnKey+"/img").body
 	before.db.Close()
@@ -144,7 +155,7 @@ func TestRestartKeepsKeys(t *testing.T) {
 		t.Fatal("the image changed across the restart")
 	}
 	checkNHN(t, after.do("GET", nhnVerifyPath(after.app.AppKey, nhnKey, answers[nhnKey])), 200, 0)
-	checkNaverResult(t, after.do("GET", naverCompare(nkey, naverKey, answers[naverKey]), naverAuth(after.app, before.secret)...), true, 0)
+	checkNaverResult(t, after.do("GET", naverCompare(nkey, naverKey, answers[naverKey]), naverAuth(naverApp, naverSecret)...), true, 0)
 	if err := after.db.IntegrityCheck(context.Background()); err != nil {
 		t.Fatal(err)
 	}

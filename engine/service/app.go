@@ -129,9 +129,12 @@ func hashSecret(secret string) []byte {
 	return h[:]
 }
 
-// App returns an enabled app by its appkey: ErrUnknownApp or ErrAppDisabled otherwise. The
+// App returns the enabled app that has this appkey and answers in api: ErrUnknownApp or
+// ErrAppDisabled otherwise. An app of another dialect is ErrUnknownApp, exactly as an appkey
+// that no app has, so that a caller can tell the two apart by nothing but timing (an app
+// looked up recently is cached): the point is that no dialect reaches it but its own. The
 // NHN dialect authenticates with the appkey alone, as that cloud does.
-func (s *Service) App(ctx context.Context, appKey string) (*App, error) {
+func (s *Service) App(ctx context.Context, api API, appKey string) (*App, error) {
 	if !validAppKey(appKey) {
 		return nil, ErrUnknownApp // cannot be one of ours: spare the database
 	}
@@ -139,16 +142,19 @@ func (s *Service) App(ctx context.Context, appKey string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if app.API != api {
+		return nil, ErrUnknownApp
+	}
 	if !app.Enabled {
 		return nil, ErrAppDisabled
 	}
 	return app, nil
 }
 
-// AuthenticateApp returns the enabled app whose appkey and secret these are. The secret is
-// compared in constant time.
-func (s *Service) AuthenticateApp(ctx context.Context, appKey, secret string) (*App, error) {
-	app, err := s.App(ctx, appKey)
+// AuthenticateApp returns the enabled app of api whose appkey and secret these are. The
+// secret is compared in constant time.
+func (s *Service) AuthenticateApp(ctx context.Context, api API, appKey, secret string) (*App, error) {
+	app, err := s.App(ctx, api, appKey)
 	if err != nil {
 		return nil, err
 	}

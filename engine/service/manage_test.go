@@ -86,10 +86,10 @@ func TestRotateSecret(t *testing.T) {
 	if err != nil || secret == old || len(secret) != len(old) {
 		t.Fatalf("rotated %q (was %q): %v", secret, old, err)
 	}
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
 		t.Errorf("the old secret: %v", err)
 	}
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil {
 		t.Errorf("the new secret: %v", err)
 	}
 	if _, err := f.svc.RotateSecret(ctx, 9999); !errors.Is(err, service.ErrUnknownApp) {

@@ -184,14 +184,14 @@ func TestVerifyRequiresTheChannelServed(t *testing.T) {
 		t.Fatalf("before the image: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	if _, err := f.svc.KeyAudio(ctx, k.ID, ""); err != nil {
+	if _, err := f.svc.KeyAudio(ctx, service.NHN, k.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Verify(ctx, app, k.ID, k.Answer, service.Image); !errors.Is(err, service.ErrNotServed) {
 		t.Fatalf("with only the sound served: %v", err)
 	}
 	f.clock.Advance(2 * time.Second)
-	if _, err := f.svc.KeyImage(ctx, k.ID, app.AppKey); err != nil {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(1234 * time.Millisecond)
@@ -206,32 +206,32 @@ func TestServeChecksTheKey(t *testing.T) {
 	ctx := context.Background()
 	app, other := f.app(t, 1), f.app(t, 1)
 	k := f.key(t, app)
-	first, err := f.svc.KeyImage(ctx, k.ID, "")
+	first, err := f.svc.KeyImage(ctx, service.NHN, k.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := f.svc.KeyImage(ctx, k.ID, app.AppKey)
+	again, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey)
 	if string(first) != string(again) {
 		t.Error("the same key drew two different images")
 	}
-	if _, err := f.svc.KeyImage(ctx, k.ID, other.AppKey); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, other.AppKey); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("fetched with another app: %v", err)
 	}
-	if _, err := f.svc.KeyImage(ctx, "AAAAAAAAAAAAAAAAAAAAAA", ""); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, "AAAAAAAAAAAAAAAAAAAAAA", ""); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("unknown key: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, false)
-	if _, err := f.svc.KeyImage(ctx, k.ID, ""); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, ""); !errors.Is(err, service.ErrAppDisabled) {
 		t.Errorf("disabled app: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, true)
 	f.svc.Verify(ctx, app, k.ID, k.Answer, service.NoChannel)
-	if _, err := f.svc.KeyImage(ctx, k.ID, ""); !errors.Is(err, service.ErrKeyUsedUp) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, ""); !errors.Is(err, service.ErrKeyUsedUp) {
 		t.Errorf("used key: %v", err)
 	}
 	k2 := f.key(t, app)
 	f.clock.Advance(service.DefaultKeyLifetime)
-	if _, err := f.svc.KeyAudio(ctx, k2.ID, ""); !errors.Is(err, service.ErrKeyExpired) {
+	if _, err := f.svc.KeyAudio(ctx, service.NHN, k2.ID, ""); !errors.Is(err, service.ErrKeyExpired) {
 		t.Errorf("expired key: %v", err)
 	}
 }
@@ -246,8 +246,8 @@ func TestServicesSharingADatabaseDrawAlike(t *testing.T) {
 	}
 	app := f.app(t, 1)
 	k := f.key(t, app)
-	a, _ := f.svc.KeyImage(ctx, k.ID, "")
-	b, _ := other.KeyImage(ctx, k.ID, "")
+	a, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, "")
+	b, _ := other.KeyImage(ctx, service.NHN, k.ID, "")
 	if string(a) != string(b) {
 		t.Fatal("two services drew the same key differently")
 	}
@@ -290,7 +290,7 @@ func TestAuthenticateApp(t *testing.T) {
 	if len(app.AppKey) != 32 || len(secret) < 43 {
 		t.Errorf("appkey %q, secret %q", app.AppKey, secret)
 	}
-	if got, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil || got.ID != app.ID {
+	if got, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil || got.ID != app.ID {
 		t.Fatalf("right secret: %v", err)
 	}
 	for name, tc := range map[string]struct {
@@ -302,12 +302,12 @@ func TestAuthenticateApp(t *testing.T) {
 		"unknown appkey":   {"00000000000000000000000000000000", secret, service.ErrUnknownApp},
 		"malformed appkey": {"'; DROP TABLE apps; --", secret, service.ErrUnknownApp},
 	} {
-		if _, err := f.svc.AuthenticateApp(ctx, tc.appKey, tc.secret); !errors.Is(err, tc.want) {
+		if _, err := f.svc.AuthenticateApp(ctx, service.Naver, tc.appKey, tc.secret); !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", name, err, tc.want)
 		}
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, false)
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); !errors.Is(err, service.ErrAppDisabled) {
 		t.Errorf("disabled: %v", err)
 	}
 }
@@ -398,15 +398,15 @@ func TestAppChangesApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil {
 		t.Fatal(err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, false)
-	if _, err := f.svc.App(ctx, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := f.svc.App(ctx, service.Naver, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
 		t.Fatalf("after disabling through the service: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, true)
-	if _, err := f.svc.App(ctx, app.AppKey); err != nil {
+	if _, err := f.svc.App(ctx, service.Naver, app.AppKey); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.db.SetAppEnabled(ctx, app.AppKey, false); err != nil { // "another process"
@@ -414,7 +414,7 @@ func TestAppChangesApply(t *testing.T) {
 	}
 	deadline := time.Now().Add(1500 * time.Millisecond)
 	for {
-		_, err := f.svc.App(ctx, app.AppKey)
+		_, err := f.svc.App(ctx, service.Naver, app.AppKey)
 		if errors.Is(err, service.ErrAppDisabled) {
 			break
 		}
@@ -480,10 +480,70 @@ func TestLegacyKeysStillVerify(t *testing.T) {
 	if err := f.db.CreateKey(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.KeyImage(ctx, legacy.ID, ""); err != nil {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, legacy.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Verify(ctx, app, legacy.ID, "ace234", service.Image); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An app answers in its own dialect only: to every other one it is an unknown app, enabled
+// or not, with or without its secret, and its keys are no keys. Switching applies at once.
+func TestAppAnswersInItsDialectOnly(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	nhn, nhnSecret, err := f.svc.CreateApp(ctx, "nhn", service.NHN, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	naver, _, err := f.svc.CreateApp(ctx, "naver", service.Naver, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nhnKey, naverKey := f.key(t, nhn), f.key(t, naver)
+	if _, err := f.svc.App(ctx, service.Naver, nhn.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("an NHN app through Naver: %v", err)
+	}
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, nhn.AppKey, nhnSecret); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("an NHN app through Naver, with its secret: %v", err)
+	}
+	if _, err := f.svc.App(ctx, service.NHN, naver.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("a Naver app through NHN: %v", err)
+	}
+	for _, fetch := range []struct {
+		name   string
+		api    service.API
+		key    string
+		appKey string
+	}{
+		{"a Naver key by NHN's key-only URL", service.NHN, naverKey.ID, ""},
+		{"a Naver key through NHN with its appkey", service.NHN, naverKey.ID, naver.AppKey},
+		{"an NHN key through Naver with its appkey", service.Naver, nhnKey.ID, nhn.AppKey},
+	} {
+		if _, err := f.svc.KeyImage(ctx, fetch.api, fetch.key, fetch.appKey); !errors.Is(err, service.ErrKeyNotFound) {
+			t.Errorf("image of %s: %v", fetch.name, err)
+		}
+		if _, err := f.svc.KeyAudio(ctx, fetch.api, fetch.key, fetch.appKey); !errors.Is(err, service.ErrKeyNotFound) {
+			t.Errorf("sound of %s: %v", fetch.name, err)
+		}
+	}
+	f.svc.SetAppEnabled(ctx, naver.AppKey, false)
+	if _, err := f.svc.App(ctx, service.NHN, naver.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("a disabled Naver app through NHN: %v", err)
+	}
+	f.svc.SetAppEnabled(ctx, naver.AppKey, true)
+
+	if err := f.svc.SetAppAPI(ctx, naver.AppKey, service.NHN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.App(ctx, service.NHN, naver.AppKey); err != nil {
+		t.Errorf("after switching to NHN: %v", err)
+	}
+	if _, err := f.svc.KeyImage(ctx, service.NHN, naverKey.ID, ""); err != nil {
+		t.Errorf("its key after switching to NHN: %v", err)
+	}
+	if _, err := f.svc.App(ctx, service.Naver, naver.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("through Naver after switching to NHN: %v", err)
 	}
 }

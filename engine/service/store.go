@@ -35,8 +35,8 @@ type Store interface {
 	// ExpiresAt and served times are saved and the returned verification, if any, is
 	// recorded. It returns only once all of that is durable.
 	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
-	// DeliverKey loads a key to deliver its challenge on ch at now. If the key cannot be
-	// delivered (Key.Deliverable says why) it returns that error and changes nothing;
+	// DeliverKey loads a key to deliver its challenge on ch at now to a client of api that
+	// names appKey (or none). If the key cannot be delivered (Key.Deliverable says why) it returns that error and changes nothing;
 	// otherwise, if this is the first delivery on ch, it records it at now, in the same
 	// step, so that a verification racing the delivery never sees the challenge as
 	// unserved. The record is seen at once by every later UpdateKey of this store, but
@@ -44,7 +44,7 @@ type Store interface {
 	// commit, within milliseconds: a crash in between forgets the delivery, which costs its
 	// user no more than a fresh challenge, whereas waiting would put a commit of its own on
 	// the way of almost every image served.
-	DeliverKey(ctx context.Context, id, appKey string, ch Channel, now time.Time) (*Key, error)
+	DeliverKey(ctx context.Context, id string, api API, appKey string, ch Channel, now time.Time) (*Key, error)
 
 	// DeleteExpiredKeys deletes keys that expired before now and says how many of them
 	// were never used up (they expired unsolved).

@@ -28,7 +28,10 @@ const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, lengt
 
 const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
 	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
-	k.image_served_at, k.audio_served_at`
+	k.image_served_at, k.audio_served_at, a.api`
+
+// keyColumnCount is the number of keyColumns.
+const keyColumnCount = 18
 
 const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = ?`
 
@@ -186,8 +189,8 @@ func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 // keyFromRow makes a key of the values of one row of keyColumns, as the driver returns
 // them: TEXT as string, INTEGER as int64, NULL as nil.
 func keyFromRow[V any](row []V) (*service.Key, error) {
-	if len(row) != 17 {
-		return nil, fmt.Errorf("sqlite: a key row has %d columns, not 17", len(row))
+	if len(row) != keyColumnCount {
+		return nil, fmt.Errorf("sqlite: a key row has %d columns, not %d", len(row), keyColumnCount)
 	}
 	text := func(i int) string { s, _ := any(row[i]).(string); return s }
 	integer := func(i int) int64 { n, _ := any(row[i]).(int64); return n }
@@ -210,6 +213,7 @@ func keyFromRow[V any](row []V) (*service.Key, error) {
 		ExpiresAt:     fromMillis(integer(14)),
 		ImageServedAt: millisOrZero(15),
 		AudioServedAt: millisOrZero(16),
+		AppAPI:        service.API(text(17)),
 	}
 	k.Options = engine.Options{Charset: engine.Charset(text(5)), Difficulty: engine.Difficulty(text(6)),
 		Width: int(integer(7)), Height: int(integer(8)), Lang: engine.Lang(text(9)),
@@ -222,7 +226,7 @@ func keyFromRow[V any](row []V) (*service.Key, error) {
 
 // KeyByID returns a key with its app's appkey and state, from the read pool.
 func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
-	row := make([]any, 17)
+	row := make([]any, keyColumnCount)
 	dest := make([]any, len(row))
 	for i := range row {
 		dest[i] = &row[i]
@@ -246,14 +250,14 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 
 // DeliverKey loads a key for delivery and records its first delivery on ch (see
 // service.Store), answered before its commit.
-func (db *DB) DeliverKey(ctx context.Context, id, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
+func (db *DB) DeliverKey(ctx context.Context, id string, api service.API, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
 	if ch != service.Image && ch != service.Audio {
 		return nil, fmt.Errorf("sqlite: no delivery on channel %q", ch)
 	}
 	var delivered *service.Key
 	err := db.batch.writeEarly(ctx, func(tx *batchTx) error {
 		return updateKey(tx, id, func(k *service.Key) (*service.Verification, error) {
-			if err := k.Deliverable(appKey, now); err != nil {
+			if err := k.Deliverable(api, appKey, now); err != nil {
 				return nil, err
 			}
 			if ch == service.Audio && k.AudioServedAt.IsZero() {
