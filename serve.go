@@ -69,10 +69,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
 		MetricsToken: cfg.Metrics.Token,
 		Limits: web.Limits{
-			Enabled:   cfg.Limits.Enabled,
-			AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
-			AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
-			IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+			Enabled:       cfg.Limits.Enabled,
+			AppIssue:      web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
+			AppVerify:     web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
+			IPFetch:       web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+			IPAuthFailure: web.Rate{PerSecond: cfg.Limits.IPAuthFailureRate, Burst: cfg.Limits.IPAuthFailureBurst},
 		},
 	})
 	adminUI.Register(router) // the admin UI at /admin and the demo page at /, beside the APIs

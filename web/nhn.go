@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -98,8 +99,11 @@ func (s *server) nhnError(c echo.Context, err error) error {
 	return err
 }
 
+// nhnApp identifies the app of the path, then takes a token from its bucket in limiter.
 func (s *server) nhnApp(c echo.Context, limiter *keyedLimiter) (*service.App, error) {
-	app, err := s.svc.App(c.Request().Context(), service.NHN, c.Param("appKey"))
+	app, err := s.identify(c, func(ctx context.Context) (*service.App, error) {
+		return s.svc.App(ctx, service.NHN, c.Param("appKey"))
+	})
 	if err != nil {
 		return nil, err
 	}
