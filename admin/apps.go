@@ -311,27 +311,45 @@ type exampleStep struct {
 	Code string
 }
 
-// examplesFor fills this server's address and the app's appkey into the calls of both
-// dialects. KEY, ANSWER and SECRET stay placeholders: the secret is never kept.
+// examplesFor fills this server's address and the app's appkey into the calls of the one
+// dialect the app answers in. KEY, ANSWER and SECRET stay placeholders: the secret is never
+// kept.
 func examplesFor(c echo.Context, app *service.App) []example {
-	base := c.Scheme() + "://" + c.Request().Host
-	k := app.AppKey
-	return []example{
-		{Title: "examples.nhn", Steps: []exampleStep{
-			{"examples.issue", "curl -X POST '" + base + "/captcha/v1.0/appkeys/" + k + "/keys'"},
-			{"examples.show", `<img src="` + base + `/captcha/v1.0/keys/KEY/img" alt="CAPTCHA">` + "\n" +
-				`<audio src="` + base + `/captcha/v1.0/keys/KEY/sound" controls></audio>`},
-			{"examples.verify", "curl '" + base + "/captcha/v1.0/appkeys/" + k + "/keys/KEY/verification?answer=ANSWER'"},
-		}},
-		{Title: "examples.naver", Steps: []exampleStep{
-			{"examples.issue", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
-				base + "/captcha/v1/nkey?code=0'"},
-			{"examples.show", `<img src="` + base + `/captcha-bin/v1/ncaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=` + k + `" alt="CAPTCHA">`},
-			{"examples.verify", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
-				base + "/captcha/v1/nkey?code=1&key=KEY&value=ANSWER'"},
-			{"examples.voice", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
-				base + "/scaptcha/v1/skey?code=0'\n" +
-				base + "/scaptcha-bin/v1/scaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=" + k},
-		}},
+	write, ok := exampleWriters[app.API]
+	if !ok {
+		return nil
 	}
+	return []example{write(c.Scheme()+"://"+c.Request().Host, app.AppKey)}
+}
+
+// exampleWriters write each dialect's calls for a server's base URL and an appkey.
+var exampleWriters = map[service.API]func(base, appKey string) example{
+	service.NHN:   nhnExample,
+	service.Naver: naverExample,
+}
+
+// nhnExample's browser snippet loads the challenge by the key alone: an NHN app's appkey is
+// its only credential, so it stays on the customer's server.
+func nhnExample(base, k string) example {
+	return example{Title: "examples.nhn", Steps: []exampleStep{
+		{"examples.issue", "curl -X POST '" + base + "/captcha/v1.0/appkeys/" + k + "/keys'"},
+		{"examples.show", `<img src="` + base + `/captcha/v1.0/keys/KEY/img" alt="CAPTCHA">` + "\n" +
+			`<audio src="` + base + `/captcha/v1.0/keys/KEY/sound" controls></audio>`},
+		{"examples.verify", "curl '" + base + "/captcha/v1.0/appkeys/" + k + "/keys/KEY/verification?answer=ANSWER'"},
+	}}
+}
+
+// naverExample's image URL carries the appkey, as that cloud's do; the secret stays on the
+// customer's server.
+func naverExample(base, k string) example {
+	return example{Title: "examples.naver", Steps: []exampleStep{
+		{"examples.issue", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
+			base + "/captcha/v1/nkey?code=0'"},
+		{"examples.show", `<img src="` + base + `/captcha-bin/v1/ncaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=` + k + `" alt="CAPTCHA">`},
+		{"examples.verify", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
+			base + "/captcha/v1/nkey?code=1&key=KEY&value=ANSWER'"},
+		{"examples.voice", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
+			base + "/scaptcha/v1/skey?code=0'\n" +
+			base + "/scaptcha-bin/v1/scaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=" + k},
+	}}
 }

@@ -116,19 +116,53 @@ func TestCreateApp(t *testing.T) {
 	if app.Name != "shop" || app.API != service.Naver || app.Settings.Charset != "hangul" || app.Settings.MaxAttempts != 3 {
 		t.Errorf("created %+v", app)
 	}
-	// The app's page shows it with both dialects' examples, appkey filled in, no secret.
+	// The app's page shows it with its dialect's examples, appkey filled in, no secret.
 	page := v.do(http.MethodGet, "/admin/apps/"+strconv.FormatInt(app.ID, 10), nil, cookies, nil).Body.String()
 	for _, want := range []string{
-		"curl -X POST &#39;http://example.com/captcha/v1.0/appkeys/" + app.AppKey + "/keys&#39;",
 		"X-NCP-APIGW-API-KEY-ID: " + app.AppKey,
+		"/captcha-bin/v1/ncaptcha?key=KEY&amp;X-NCP-APIGW-API-KEY-ID=" + app.AppKey,
 		"/captcha/v1/nkey?code=1&amp;key=KEY&amp;value=ANSWER",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the app page lacks %q", want)
 		}
 	}
+	if strings.Contains(page, "/captcha/v1.0/") {
+		t.Error("a Naver app's page shows the NHN API's calls, which it does not answer")
+	}
 	if strings.Contains(page, secret[1]) {
 		t.Error("the app page shows the secret again")
+	}
+}
+
+// exampleSteps are the code blocks of an app page's examples, by the note above each.
+var exampleStep = regexp.MustCompile(`(?s)<li><p>([^<]*)</p><pre><code>(.*?)</code></pre></li>`)
+
+// An NHN app's page shows the NHN calls only, and what it gives the browser carries the key
+// alone: the appkey is that app's only credential.
+func TestNHNAppExamplesKeepTheAppKeyOnTheServer(t *testing.T) {
+	v := newEnv(t)
+	app, _, _ := v.svc.CreateApp(context.Background(), "shop", service.NHN, service.DefaultAppSettings())
+	cookies, _ := v.session()
+	page := v.do(http.MethodGet, "/admin/apps/"+strconv.FormatInt(app.ID, 10), nil, cookies, nil).Body.String()
+	if !strings.Contains(page, "curl -X POST &#39;http://example.com/captcha/v1.0/appkeys/"+app.AppKey+"/keys&#39;") {
+		t.Error("no NHN issuance example")
+	}
+	if strings.Contains(page, "X-NCP-APIGW") || strings.Contains(page, "ncaptcha") {
+		t.Error("an NHN app's page shows the Naver API's calls, which it does not answer")
+	}
+	var browser int
+	for _, step := range exampleStep.FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(step[1], "browser") {
+			continue
+		}
+		browser++
+		if strings.Contains(step[2], app.AppKey) || !strings.Contains(step[2], "/captcha/v1.0/keys/KEY/img") {
+			t.Errorf("the browser's snippet: %s", step[2])
+		}
+	}
+	if browser != 1 {
+		t.Fatalf("%d browser snippets", browser)
 	}
 }
 
