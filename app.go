@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -110,6 +111,7 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("app create: %w", err)
 	}
 	fmt.Fprintf(stdout, "created application %q\napi: %s\nappkey: %s\nsecret: %s\n", app.Name, app.API, app.AppKey, secret)
+	warnIfWeak(stderr, app.Settings)
 	switch app.API {
 	case service.Naver:
 		fmt.Fprintln(stderr, "The secret is shown only this once: store it now. Naver-style clients send it as X-NCP-APIGW-API-KEY.")
@@ -117,6 +119,25 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "The appkey is this application's only credential: keep it on your server. Browsers load challenges by the key alone.")
 	}
 	return nil
+}
+
+// warnIfWeak says so when the settings let a bot that answers without reading pass too
+// often: the app is created all the same, since an operator may mean it (a test site).
+func warnIfWeak(stderr io.Writer, s service.AppSettings) {
+	if g := s.BlindGuess(); g.Weak() {
+		fmt.Fprintf(stderr, "warning: weak settings: a bot that answers without reading passes about 1 in %s keys, "+
+			"more often than once in %s; use a longer -length, a larger -charset or fewer -attempts\n",
+			groupThousands(g.OneIn()), groupThousands(service.MaxBlindGuessOneIn))
+	}
+}
+
+// groupThousands writes n with its digits grouped by three: 2,000.
+func groupThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // apiChoices lists the dialects for flag help: "nhn|naver".

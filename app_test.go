@@ -11,9 +11,16 @@ import (
 // runCLI runs the command line as main does and returns what it printed.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	stdout, _, err := runCLIBoth(t, args...)
+	return stdout, err
+}
+
+// runCLIBoth also returns what went to standard error.
+func runCLIBoth(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
-	return stdout.String(), err
+	return stdout.String(), stderr.String(), err
 }
 
 func TestAppCommands(t *testing.T) {
@@ -100,5 +107,37 @@ func TestAppCommandMistakes(t *testing.T) {
 	}
 	if list, _ := runCLI(t, "app", "list", "-data", data); strings.Count(list, "\n") != 1 {
 		t.Errorf("refused commands made apps:\n%s", list)
+	}
+}
+
+// app create warns, with the odds, about settings that let a blind guess pass more often
+// than once in 100,000 keys, and creates the app all the same.
+func TestAppCreateWarnsAboutWeakSettings(t *testing.T) {
+	t.Setenv("CAPTCHA_CONFIG", "")
+	data := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		odds string // "" for no warning
+	}{
+		{[]string{"-charset", "digits", "-length", "4", "-attempts", "5"}, "about 1 in 2,000 keys"},
+		{[]string{"-charset", "alnum", "-length", "4", "-attempts", "5"}, "about 1 in 56,000 keys"},
+		{[]string{"-charset", "digits", "-length", "5"}, ""}, // exactly once in 100,000
+		{nil, ""},
+	} {
+		args := append([]string{"app", "create", "-name", "shop", "-api", "nhn", "-data", data}, tc.args...)
+		stdout, stderr, err := runCLIBoth(t, args...)
+		if err != nil || !strings.Contains(stdout, "appkey: ") {
+			t.Fatalf("%v: %v %q", tc.args, err, stdout)
+		}
+		warned := strings.Contains(stderr, "weak settings")
+		if warned != (tc.odds != "") || !strings.Contains(stderr, tc.odds) ||
+			warned && !strings.Contains(stderr, "more often than once in 100,000") {
+			t.Errorf("%v: stderr %q, want the odds %q", tc.args, stderr, tc.odds)
+		}
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 2000: "2,000", 100000: "100,000", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := groupThousands(n); got != want {
+			t.Errorf("groupThousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }

@@ -122,6 +122,7 @@ func (f *appForm) refused(err error, settings service.AppSettings, l catalog) bo
 type appPage struct {
 	App      *service.App // nil when creating
 	Form     *appForm
+	Weak     *weakSettings // the form's settings let blind guesses pass too often
 	Choices  choices
 	Examples []example
 	Message  string
@@ -150,6 +151,22 @@ func formChoices() choices {
 	}
 }
 
+// weakSettings is what the warning about weak settings says: a blind guess passes about
+// once in OneIn keys, more often than the once in Limit allowed.
+type weakSettings struct{ OneIn, Limit int64 }
+
+// weakGuess warns about settings that let a blind guess pass too often; nil for others, and
+// for settings that do not validate, whose fields say what is wrong with them.
+func weakGuess(s service.AppSettings) *weakSettings {
+	if s.Validate() != nil {
+		return nil
+	}
+	if g := s.BlindGuess(); g.Weak() {
+		return &weakSettings{OneIn: g.OneIn(), Limit: service.MaxBlindGuessOneIn}
+	}
+	return nil
+}
+
 func (h *Handler) appNew(c echo.Context) error {
 	form := formOf(&service.App{Settings: service.DefaultAppSettings()})
 	return h.render(c, http.StatusOK, "app", &pageData{Title: "app.new_title", Nav: "apps",
@@ -165,14 +182,18 @@ func (h *Handler) appCreate(c echo.Context) error {
 		if err == nil {
 			h.log.Info("app created", "user", sessionOf(c).OperatorName, "app", app.ID, "name", app.Name)
 			return h.render(c, http.StatusOK, "secret", &pageData{Title: "secret.created_title", Nav: "apps",
-				Data: &secretPage{App: app, Secret: secret, Created: true}})
+				Data: &secretPage{App: app, Secret: secret, Created: true, Weak: weakGuess(app.Settings)}})
 		}
 		if !form.refused(err, settings, l) {
 			return err
 		}
 	}
+	var weak *weakSettings
+	if ok {
+		weak = weakGuess(settings)
+	}
 	return h.render(c, http.StatusUnprocessableEntity, "app", &pageData{Title: "app.new_title", Nav: "apps",
-		Data: &appPage{Form: form, Choices: formChoices()}})
+		Data: &appPage{Form: form, Choices: formChoices(), Weak: weak}})
 }
 
 // appID reads the :id of the path; anything but a positive number is no app.
@@ -197,12 +218,12 @@ func (h *Handler) appEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderApp(c, http.StatusOK, app, formOf(app), flash(c.QueryParam("msg")))
+	return h.renderApp(c, http.StatusOK, app, formOf(app), weakGuess(app.Settings), flash(c.QueryParam("msg")))
 }
 
-func (h *Handler) renderApp(c echo.Context, status int, app *service.App, form *appForm, msg string) error {
+func (h *Handler) renderApp(c echo.Context, status int, app *service.App, form *appForm, weak *weakSettings, msg string) error {
 	return h.render(c, status, "app", &pageData{Title: "app.edit_title", Nav: "apps", Data: &appPage{
-		App: app, Form: form, Choices: formChoices(), Examples: examplesFor(c, app), Message: msg,
+		App: app, Form: form, Weak: weak, Choices: formChoices(), Examples: examplesFor(c, app), Message: msg,
 		IsDemo: app.Name == service.DemoAppName,
 	}})
 }
@@ -225,7 +246,11 @@ func (h *Handler) appSave(c echo.Context) error {
 			return err
 		}
 	}
-	return h.renderApp(c, http.StatusUnprocessableEntity, app, form, "")
+	var weak *weakSettings
+	if ok {
+		weak = weakGuess(settings)
+	}
+	return h.renderApp(c, http.StatusUnprocessableEntity, app, form, weak, "")
 }
 
 func (h *Handler) appSetEnabled(c echo.Context) error {
@@ -284,6 +309,7 @@ type secretPage struct {
 	App     *service.App
 	Secret  string
 	Created bool
+	Weak    *weakSettings // after a creation with weak settings
 }
 
 func (h *Handler) appRotateSecret(c echo.Context) error {

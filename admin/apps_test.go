@@ -319,3 +319,52 @@ func TestPreview(t *testing.T) {
 		}
 	}
 }
+
+var weakNotice = regexp.MustCompile(`<p class="notice warn" id="weak-settings" role="alert">([^<]*)</p>`)
+
+// Settings that let a blind guess pass more often than once in 100,000 keys are pointed out
+// with the odds, in both languages, when the app is created and on its page.
+func TestWeakSettingsAreShownWithTheirOdds(t *testing.T) {
+	v := newEnv(t)
+	cookies, csrf := v.session()
+	form := validAppForm(csrf)
+	form.Set("charset", "digits")
+	form.Set("length", "4")
+	form.Set("attempts", "5") // 5 / 10^4: once in 2,000
+	rec := v.do(http.MethodPost, "/admin/apps", form, cookies, nil)
+	m := weakNotice.FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusOK || m == nil || !strings.Contains(m[1], "about 1 in 2,000 keys") {
+		t.Fatalf("created with weak settings: %d, notice %q", rec.Code, m)
+	}
+	appKey := appKeyShown.FindStringSubmatch(rec.Body.String())[1]
+	app, err := v.svc.App(context.Background(), service.Naver, appKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "/admin/apps/" + strconv.FormatInt(app.ID, 10)
+	ko := append([]*http.Cookie{{Name: "lang", Value: "ko"}}, cookies...)
+	if m := weakNotice.FindStringSubmatch(v.do(http.MethodGet, page, nil, ko, nil).Body.String()); m == nil ||
+		!strings.Contains(m[1], "약 2,000개 중 1개") {
+		t.Errorf("the app's page in Korean: %q", m)
+	}
+
+	// A form refused for another field still shows the odds of what it would save.
+	form.Set("name", " ")
+	form.Set("attempts", "1")
+	if m := weakNotice.FindStringSubmatch(v.do(http.MethodPost, page, form, cookies, nil).Body.String()); m == nil ||
+		!strings.Contains(m[1], "about 1 in 10,000 keys") {
+		t.Errorf("a refused form: %q", m)
+	}
+
+	// Strong enough settings show nothing.
+	form.Set("name", "shop")
+	form.Set("length", "6")
+	if rec := v.do(http.MethodPost, page, form, cookies, nil); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d", rec.Code)
+	}
+	for _, target := range []string{page, "/admin/apps/new"} {
+		if weakNotice.MatchString(v.do(http.MethodGet, target, nil, cookies, nil).Body.String()) {
+			t.Errorf("%s warns about strong settings", target)
+		}
+	}
+}

@@ -8,10 +8,13 @@ import "math"
 // attempts / |charset|^length. The command line and the admin UI warn about settings that
 // make that chance large, from this one computation.
 
-// MaxBlindGuessChance is the chance above which settings are weak: a blind guess passing
-// more often than once in 100,000 keys. Issuing a key costs a bot one request, so weaker
-// settings let it through by volume alone, without ever looking at an image.
-const MaxBlindGuessChance = 1e-5
+// MaxBlindGuessOneIn is the chance above which settings are weak, as "once in N keys": a
+// blind guess may pass once in 100,000 keys at most. Issuing a key costs a bot one request,
+// so weaker settings let it through by volume alone, without ever looking at an image.
+const (
+	MaxBlindGuessOneIn  = 100_000
+	MaxBlindGuessChance = 1.0 / MaxBlindGuessOneIn
+)
 
 // BlindGuess is how likely answers made up without reading the challenge are to pass one key.
 type BlindGuess struct {
