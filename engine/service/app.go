@@ -130,9 +130,9 @@ func hashSecret(secret string) []byte {
 }
 
 // App returns the enabled app that has this appkey and answers in api: ErrUnknownApp or
-// ErrAppDisabled otherwise. An app of another dialect is ErrUnknownApp, exactly as an appkey
-// that no app has, so that a caller can tell the two apart by nothing but timing (an app
-// looked up recently is cached): the point is that no dialect reaches it but its own. The
+// ErrAppDisabled otherwise. An app of another dialect is ErrUnknownApp, like an appkey no
+// app has, even when disabled: a dialect reaches its own apps only, and a caller of another
+// learns nothing from trying (but for timing, since apps found recently are cached). The
 // NHN dialect authenticates with the appkey alone, as that cloud does.
 func (s *Service) App(ctx context.Context, api API, appKey string) (*App, error) {
 	if !validAppKey(appKey) {
