@@ -98,6 +98,25 @@ func fetch(t *testing.T, url string) {
 	}
 }
 
+// createAppWith runs captcha app create and returns the appkey and secret it printed.
+func createAppWith(t *testing.T, bin, data, name, api string) (appKey, secret string) {
+	t.Helper()
+	out, err := exec.Command(bin, "app", "create", "-name", name, "-api", api, "-data", data).Output()
+	if err != nil {
+		t.Fatalf("app create: %v", err)
+	}
+	creds := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			creds[k] = v
+		}
+	}
+	if creds["appkey"] == "" || creds["secret"] == "" {
+		t.Fatalf("app create printed %q", out)
+	}
+	return creds["appkey"], creds["secret"]
+}
+
 // TestSurvivesSIGKILL: a key whose issuance was answered, and the first delivery of its image
 // once committed, survive the process being killed with SIGKILL, and the database is intact
 // afterwards.
@@ -109,27 +128,15 @@ func fetch(t *testing.T, url string) {
 func TestSurvivesSIGKILL(t *testing.T) {
 	bin := buildBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
-	out, err := exec.Command(bin, "app", "create", "-name", "durable", "-data", data).Output()
-	if err != nil {
-		t.Fatalf("app create: %v", err)
-	}
-	creds := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(line, ": "); ok {
-			creds[k] = v
-		}
-	}
-	appKey, secret := creds["appkey"], creds["secret"]
-	if appKey == "" || secret == "" {
-		t.Fatalf("app create printed %q", out)
-	}
-	auth := []string{"X-NCP-APIGW-API-KEY-ID", appKey, "X-NCP-APIGW-API-KEY", secret}
+	nhnApp, _ := createAppWith(t, bin, data, "durable", "nhn")
+	naverApp, secret := createAppWith(t, bin, data, "durable too", "naver")
+	auth := []string{"X-NCP-APIGW-API-KEY-ID", naverApp, "X-NCP-APIGW-API-KEY", secret}
 
 	server, base := startServer(t, bin, data)
-	nhnKey, _ := getJSON(t, "POST", base+"/captcha/v1.0/appkeys/"+appKey+"/keys")["key"].(string)
+	nhnKey, _ := getJSON(t, "POST", base+"/captcha/v1.0/appkeys/"+nhnApp+"/keys")["key"].(string)
 	naverKey, _ := getJSON(t, "GET", base+"/captcha/v1/nkey?code=0", auth...)["key"].(string)
 	fetch(t, base+"/captcha/v1.0/keys/"+nhnKey+"/img")
-	fetch(t, base+"/captcha-bin/v1/ncaptcha?key="+naverKey+"&X-NCP-APIGW-API-KEY-ID="+appKey)
+	fetch(t, base+"/captcha-bin/v1/ncaptcha?key="+naverKey+"&X-NCP-APIGW-API-KEY-ID="+naverApp)
 	waitForImageCommitted(t, filepath.Join(data, sqlite.FileName), naverKey)
 	if err := server.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -152,7 +159,7 @@ func TestSurvivesSIGKILL(t *testing.T) {
 	db.Close()
 
 	server, base = startServer(t, bin, data)
-	verified := getJSON(t, "GET", base+"/captcha/v1.0/appkeys/"+appKey+"/keys/"+nhnKey+"/verification?answer="+answers[nhnKey])
+	verified := getJSON(t, "GET", base+"/captcha/v1.0/appkeys/"+nhnApp+"/keys/"+nhnKey+"/verification?answer="+answers[nhnKey])
 	if header, _ := verified["header"].(map[string]any); header["resultCode"] != 0.0 {
 		t.Fatalf("NHN verification after restart: %v", verified)
 	}

@@ -56,7 +56,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close() // after the server and housekeeping have stopped, below
 	if !hasCustomerApp(ctx, svc) {
-		log.Warn("no applications yet: create one with `captcha app create -name NAME` (same -data and -config)")
+		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data and -config)")
 	}
 	adminUI, err := openAdmin(ctx, cfg, svc, db, renderer, log)
 	if err != nil {
@@ -119,10 +119,11 @@ func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *
 		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
 		MetricsToken: cfg.Metrics.Token,
 		Limits: web.Limits{
-			Enabled:   cfg.Limits.Enabled,
-			AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
-			AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
-			IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+			Enabled:       cfg.Limits.Enabled,
+			AppIssue:      web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
+			AppVerify:     web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
+			IPFetch:       web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+			IPAuthFailure: web.Rate{PerSecond: cfg.Limits.IPAuthFailureRate, Burst: cfg.Limits.IPAuthFailureBurst},
 		},
 	})
 	adminUI.Register(router)

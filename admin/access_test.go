@@ -75,13 +75,13 @@ func TestEveryAdminRouteNeedsASession(t *testing.T) {
 func TestFormsNeedTheCSRFToken(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, secret, err := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, secret, err := v.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cookies, token := v.session()
 	_, other := v.session() // another session's token is no good either
-	form := url.Values{"name": {"renamed"}, "charset": {"digits"}, "length": {"4"}, "difficulty": {"easy"},
+	form := url.Values{"name": {"renamed"}, "api": {"nhn"}, "charset": {"digits"}, "length": {"4"}, "difficulty": {"easy"},
 		"width": {"200"}, "height": {"60"}, "lang": {"en"}, "lifetime": {"60"}, "attempts": {"2"},
 		"enabled": {"0"}, "current": {testPassword}, "password": {"a new password"}, "again": {"a new password"}}
 	var posts int
@@ -108,10 +108,10 @@ func TestFormsNeedTheCSRFToken(t *testing.T) {
 		t.Fatalf("only %d form routes", posts)
 	}
 	got, err := v.svc.AppByID(ctx, app.ID)
-	if err != nil || got.Name != "shop" || !got.Enabled || got.Settings != app.Settings {
+	if err != nil || got.Name != "shop" || got.API != service.Naver || !got.Enabled || got.Settings != app.Settings {
 		t.Errorf("the app changed: %+v, %v", got, err)
 	}
-	if _, err := v.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+	if _, err := v.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil {
 		t.Errorf("the secret changed: %v", err)
 	}
 	if rec := v.do(http.MethodGet, "/admin", nil, cookies, nil); rec.Code != http.StatusOK {

@@ -231,11 +231,12 @@ func TestInTheBrowser(t *testing.T) {
 		chromedp.Navigate(s.url+"/admin/apps/new"),
 		chromedp.WaitVisible(chromedp.ID("app-form")),
 		chromedp.SendKeys(chromedp.ID("f-name"), "webshop"),
+		chromedp.SetValue(chromedp.ID("f-api"), string(service.Naver)),
 	)
 	click(t, ctx, "save")
 	waitJS(t, ctx, "the new secret", `location.pathname === "/admin/apps" && !!document.getElementById("secret")`)
 	appKey, secret := text(t, ctx, "appkey"), text(t, ctx, "secret")
-	app, err := s.svc.AuthenticateApp(bg, appKey, secret)
+	app, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, secret)
 	if err != nil {
 		t.Fatalf("the secret the page showed: %v", err)
 	}
@@ -264,10 +265,10 @@ func TestInTheBrowser(t *testing.T) {
 	click(t, ctx, "rotate")
 	waitJS(t, ctx, "the rotated secret", `location.pathname.endsWith("/secret") && !!document.getElementById("secret")`)
 	rotated := text(t, ctx, "secret")
-	if _, err := s.svc.AuthenticateApp(bg, appKey, rotated); err != nil || rotated == secret {
+	if _, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, rotated); err != nil || rotated == secret {
 		t.Errorf("rotated secret %q: %v", rotated, err)
 	}
-	if _, err := s.svc.AuthenticateApp(bg, appKey, secret); !errors.Is(err, service.ErrBadSecret) {
+	if _, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, secret); !errors.Is(err, service.ErrBadSecret) {
 		t.Errorf("the old secret after rotation: %v", err)
 	}
 
@@ -344,13 +345,13 @@ func playTraffic(t *testing.T, s *browserServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shop, _, err := svc.CreateApp(ctx, "shop.example", service.DefaultAppSettings())
+	shop, _, err := svc.CreateApp(ctx, "shop.example", service.NHN, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
 	settings := service.DefaultAppSettings()
 	settings.Charset, settings.Lang = "hangul", "ko"
-	forum, _, err := svc.CreateApp(ctx, "forum.example", settings)
+	forum, _, err := svc.CreateApp(ctx, "forum.example", service.NHN, settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,9 +377,9 @@ func playTraffic(t *testing.T, s *browserServer) {
 				continue // left without loading the challenge: it expires unsolved
 			}
 			if i < people && rng.IntN(6) == 0 {
-				svc.KeyAudio(ctx, k.ID, "")
+				svc.KeyAudio(ctx, service.NHN, k.ID, "")
 			} else {
-				svc.KeyImage(ctx, k.ID, "")
+				svc.KeyImage(ctx, service.NHN, k.ID, "")
 			}
 			answer := k.Answer
 			if i < people {

@@ -15,6 +15,7 @@ import (
 // customer's backend and a browser would in one of the two API dialects.
 type dialect struct {
 	name    string
+	api     service.API
 	issue   func(h *harness, app *service.App, secret string) string
 	deliver func(h *harness, app *service.App, key string)
 	// answer sends answer and reports whether it passed; refused is true for a parameter
@@ -25,6 +26,7 @@ type dialect struct {
 var dialects = []dialect{
 	{
 		name: "NHN",
+		api:  service.NHN,
 		issue: func(h *harness, app *service.App, _ string) string {
 			return h.nhnKey(app)
 		},
@@ -45,6 +47,7 @@ var dialects = []dialect{
 	},
 	{
 		name: "Naver",
+		api:  service.Naver,
 		issue: func(h *harness, app *service.App, secret string) string {
 			r := h.do("GET", nkey+"?code=0", naverAuth(app, secret)...)
 			key, _ := r.json(h.t)["key"].(string)
@@ -108,15 +111,21 @@ func TestMalformedAnswersUseNoAttempt(t *testing.T) {
 		app    *service.App
 		secret string
 	}
+	// Each dialect answers only its own apps: one app of each charset per dialect.
 	hangul := service.DefaultAppSettings()
 	hangul.Charset, hangul.Lang, hangul.Length = engine.Hangul, engine.Korean, 4
-	hangulApp, hangulSecret := h.createApp("hangul", hangul)
-	apps := map[engine.Charset]credentials{engine.Alnum: {h.app, h.secret}, engine.Hangul: {hangulApp, hangulSecret}}
+	apps := map[service.API]map[engine.Charset]credentials{}
+	for _, d := range dialects {
+		alnumApp, alnumSecret := h.createApp("alnum "+d.name, d.api, service.DefaultAppSettings())
+		hangulApp, hangulSecret := h.createApp("hangul "+d.name, d.api, hangul)
+		apps[d.api] = map[engine.Charset]credentials{
+			engine.Alnum: {alnumApp, alnumSecret}, engine.Hangul: {hangulApp, hangulSecret}}
+	}
 
 	for _, d := range dialects {
 		for _, tc := range cases {
 			t.Run(d.name+"/"+tc.name, func(t *testing.T) {
-				a := apps[tc.charset]
+				a := apps[d.api][tc.charset]
 				key := d.issue(h, a.app, a.secret)
 				d.deliver(h, a.app, key)
 				right := h.answer(key)

@@ -110,7 +110,7 @@ func FuzzNaverCompare(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1])
 	}
-	h := newHarness(f)
+	h := newNaverHarness(f)
 	realKey := h.naverKey(nkey)
 	h.naverImage(realKey)
 	f.Fuzz(func(t *testing.T, secret, query string) {

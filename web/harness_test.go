@@ -43,9 +43,11 @@ func (b *syncBuffer) String() string {
 }
 
 // harness is the real server: the echo router over httptest, the service, a SQLite file in
-// a temporary directory, and three apps: app, other, and disabled.
+// a temporary directory, and three apps of one dialect (NHN, or Naver for newNaverHarness):
+// app, other, and disabled.
 type harness struct {
 	t        testing.TB
+	api      service.API // the dialect of app, other and disabled
 	url      string
 	handler  http.Handler
 	svc      *service.Service
@@ -67,7 +69,18 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	return newHarnessAt(t, filepath.Join(t.TempDir(), sqlite.FileName), opts...)
 }
 
+// newNaverHarness is the harness with Naver apps.
+func newNaverHarness(t testing.TB, opts ...harnessOption) *harness {
+	t.Helper()
+	return newHarnessFor(t, service.Naver, filepath.Join(t.TempDir(), sqlite.FileName), opts...)
+}
+
 func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
+	t.Helper()
+	return newHarnessFor(t, service.NHN, path, opts...)
+}
+
+func newHarnessFor(t testing.TB, api service.API, path string, opts ...harnessOption) *harness {
 	t.Helper()
 	ctx := context.Background()
 	r, err := sharedRenderer()
@@ -79,7 +92,7 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	h := &harness{t: t, db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
+	h := &harness{t: t, api: api, db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	metrics := web.NewMetrics()
 	h.svc, err = service.New(ctx, db, r, service.Options{Now: h.clock.Now, Observer: metrics, Logger: log})
@@ -95,9 +108,9 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 	if len(apps) >= 3 { // reopened: the apps are there already
 		h.app, h.other, h.disabled = apps[0], apps[1], apps[2]
 	} else {
-		h.app, h.secret = h.createApp("shop", settings)
-		h.other, h.otherSec = h.createApp("other", settings)
-		h.disabled, h.disSec = h.createApp("disabled", settings)
+		h.app, h.secret = h.createApp("shop", api, settings)
+		h.other, h.otherSec = h.createApp("other", api, settings)
+		h.disabled, h.disSec = h.createApp("disabled", api, settings)
 		if err := h.svc.SetAppEnabled(ctx, h.disabled.AppKey, false); err != nil {
 			t.Fatal(err)
 		}
@@ -109,9 +122,9 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 	return h
 }
 
-func (h *harness) createApp(name string, s service.AppSettings) (*service.App, string) {
+func (h *harness) createApp(name string, api service.API, s service.AppSettings) (*service.App, string) {
 	h.t.Helper()
-	app, secret, err := h.svc.CreateApp(context.Background(), name, s)
+	app, secret, err := h.svc.CreateApp(context.Background(), name, api, s)
 	if err != nil {
 		h.t.Fatal(err)
 	}

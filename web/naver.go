@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -114,11 +115,13 @@ func (s *server) naverError(c echo.Context, err error) error {
 // compares an answer with it.
 func (s *server) naverKey(ch service.Channel) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		keyID, secret := c.Request().Header.Get(naverKeyIDHeader), c.Request().Header.Get(naverSecretHeader)
-		if keyID == "" || secret == "" {
-			return errMissingCredentials
-		}
-		app, err := s.svc.AuthenticateApp(c.Request().Context(), keyID, secret)
+		app, err := s.identify(c, func(ctx context.Context) (*service.App, error) {
+			keyID, secret := c.Request().Header.Get(naverKeyIDHeader), c.Request().Header.Get(naverSecretHeader)
+			if keyID == "" || secret == "" {
+				return nil, errMissingCredentials
+			}
+			return s.svc.AuthenticateApp(ctx, service.Naver, keyID, secret)
+		})
 		if err != nil {
 			return err
 		}
@@ -178,21 +181,24 @@ func (s *server) naverChallenge(ch service.Channel) echo.HandlerFunc {
 		if appKey == "" {
 			appKey = c.Request().Header.Get(naverKeyIDHeader)
 		}
-		if appKey == "" {
-			return errMissingCredentials
-		}
-		ctx := c.Request().Context()
-		if _, err := s.svc.App(ctx, appKey); err != nil {
+		_, err := s.identify(c, func(ctx context.Context) (*service.App, error) {
+			if appKey == "" {
+				return nil, errMissingCredentials
+			}
+			return s.svc.App(ctx, service.Naver, appKey)
+		})
+		if err != nil {
 			return err
 		}
+		ctx := c.Request().Context()
 		if ch == service.Audio {
-			wav, err := s.svc.KeyAudio(ctx, c.QueryParam("key"), appKey)
+			wav, err := s.svc.KeyAudio(ctx, service.Naver, c.QueryParam("key"), appKey)
 			if err != nil {
 				return err
 			}
 			return sendChallenge(c, "audio/wav", wav)
 		}
-		img, err := s.svc.KeyImage(ctx, c.QueryParam("key"), appKey)
+		img, err := s.svc.KeyImage(ctx, service.Naver, c.QueryParam("key"), appKey)
 		if err != nil {
 			return err
 		}

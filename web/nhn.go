@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -101,8 +102,11 @@ func (s *server) nhnError(c echo.Context, err error) error {
 	return err
 }
 
+// nhnApp identifies the app of the path, then takes a token from its bucket in limiter.
 func (s *server) nhnApp(c echo.Context, limiter *keyedLimiter) (*service.App, error) {
-	app, err := s.svc.App(c.Request().Context(), c.Param("appKey"))
+	app, err := s.identify(c, func(ctx context.Context) (*service.App, error) {
+		return s.svc.App(ctx, service.NHN, c.Param("appKey"))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +132,7 @@ func (s *server) nhnImage(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	img, err := s.svc.KeyImage(c.Request().Context(), c.Param("key"), "")
+	img, err := s.svc.KeyImage(c.Request().Context(), service.NHN, c.Param("key"), "")
 	if err != nil {
 		return err
 	}
@@ -139,7 +143,7 @@ func (s *server) nhnSound(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	wav, err := s.svc.KeyAudio(c.Request().Context(), c.Param("key"), "")
+	wav, err := s.svc.KeyAudio(c.Request().Context(), service.NHN, c.Param("key"), "")
 	if err != nil {
 		return err
 	}

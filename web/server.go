@@ -48,19 +48,22 @@ type server struct {
 	issue   *keyedLimiter
 	verify  *keyedLimiter
 	fetch   *keyedLimiter
-	now     func() time.Time
+	// authFailures counts, per client network, the calls whose app could not be identified.
+	authFailures *keyedLimiter
+	now          func() time.Time
 }
 
 // New builds the router.
 func New(o Options) *echo.Echo {
 	s := &server{
-		svc:     o.Service,
-		log:     o.Logger,
-		metrics: o.Metrics,
-		issue:   newKeyedLimiter(o.Limits.Enabled, o.Limits.AppIssue),
-		verify:  newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
-		fetch:   newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
-		now:     time.Now,
+		svc:          o.Service,
+		log:          o.Logger,
+		metrics:      o.Metrics,
+		issue:        newKeyedLimiter(o.Limits.Enabled, o.Limits.AppIssue),
+		verify:       newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
+		fetch:        newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
+		authFailures: newKeyedLimiter(o.Limits.Enabled, o.Limits.IPAuthFailure),
+		now:          time.Now,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
@@ -251,6 +254,33 @@ var (
 	errBadParameter       = errors.New("invalid parameter")
 	errMissingCredentials = errors.New("missing credentials")
 )
+
+// identify finds the app a call names with find, under the per-client budget of failed
+// identifications. A failure takes one from the client's budget, never from an app's: until
+// it is identified, the call may name any app. A client that has used up its budget is
+// refused before find, right credentials or wrong, so that guessing appkeys or secrets past
+// the budget learns nothing.
+func (s *server) identify(c echo.Context, find func(context.Context) (*service.App, error)) (*service.App, error) {
+	client, now := clientNetwork(c.RealIP()), s.now()
+	if s.authFailures.exhausted(client, now) {
+		return nil, errRateLimited
+	}
+	app, err := find(c.Request().Context())
+	if isAuthFailure(err) {
+		s.authFailures.allow(client, now)
+	}
+	return app, err
+}
+
+// isAuthFailure is true for the errors that leave a call's app unidentified.
+func isAuthFailure(err error) bool {
+	for _, e := range []error{service.ErrUnknownApp, service.ErrAppDisabled, service.ErrBadSecret, errMissingCredentials} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // allowFetch applies the per-client limit to image and sound fetches.
 func (s *server) allowFetch(c echo.Context) bool {

@@ -17,8 +17,9 @@ type Key struct {
 	ID     string
 	AppID  int64
 	AppKey string // of the owning app, loaded with the key so a fetch costs one query
-	// AppEnabled is the owning app's state when the key was loaded.
+	// AppEnabled and AppAPI are the owning app's state and dialect when the key was loaded.
 	AppEnabled    bool
+	AppAPI        API
 	Answer        string
 	Options       engine.Options // fixed at issuance
 	MaxAttempts   int
@@ -135,6 +136,7 @@ func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 		AppID:       app.ID,
 		AppKey:      app.AppKey,
 		AppEnabled:  app.Enabled,
+		AppAPI:      app.API,
 		Answer:      answer,
 		Options:     app.Settings.Options,
 		MaxAttempts: app.Settings.MaxAttempts,
@@ -162,18 +164,19 @@ func validKeyID(id string) bool {
 	return true
 }
 
-// KeyImage returns the JPEG of a live key, the same bytes every time. appKey, when not empty,
-// must be the key's app (the Naver dialect names it; NHN browsers fetch with the key alone).
-func (s *Service) KeyImage(ctx context.Context, keyID, appKey string) ([]byte, error) {
-	return s.serve(ctx, keyID, appKey, Image)
+// KeyImage returns the JPEG of a live key of an app of api, the same bytes every time.
+// appKey, when not empty, must be the key's app (the Naver dialect names it; NHN browsers
+// fetch with the key alone).
+func (s *Service) KeyImage(ctx context.Context, api API, keyID, appKey string) ([]byte, error) {
+	return s.serve(ctx, api, keyID, appKey, Image)
 }
 
 // KeyAudio returns the WAV of a live key, speaking the same answer as its image.
-func (s *Service) KeyAudio(ctx context.Context, keyID, appKey string) ([]byte, error) {
-	return s.serve(ctx, keyID, appKey, Audio)
+func (s *Service) KeyAudio(ctx context.Context, api API, keyID, appKey string) ([]byte, error) {
+	return s.serve(ctx, api, keyID, appKey, Audio)
 }
 
-func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) ([]byte, error) {
+func (s *Service) serve(ctx context.Context, api API, keyID, appKey string, ch Channel) ([]byte, error) {
 	if !validKeyID(keyID) {
 		return nil, ErrKeyNotFound
 	}
@@ -182,7 +185,7 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	}
 	// The first delivery is recorded in the same step that checks the key, before drawing:
 	// one write instead of a read and a write.
-	k, err := s.store.DeliverKey(ctx, keyID, appKey, ch, s.now().Truncate(time.Millisecond))
+	k, err := s.store.DeliverKey(ctx, keyID, api, appKey, ch, s.now().Truncate(time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
@@ -209,12 +212,13 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	return data, nil
 }
 
-// Deliverable says whether the key's challenge may be delivered at now to a client that
-// names appKey (or none, for the NHN dialect, whose browsers fetch with the key alone): nil,
-// or ErrKeyNotFound for another app's key, ErrAppDisabled, ErrKeyUsedUp or ErrKeyExpired.
-func (k *Key) Deliverable(appKey string, now time.Time) error {
+// Deliverable says whether the key's challenge may be delivered at now to a client of
+// dialect api that names appKey (or none, for the NHN dialect, whose browsers fetch with the
+// key alone): nil, or ErrKeyNotFound for another app's key (or another dialect's: no
+// dialect serves what another one issued), ErrAppDisabled, ErrKeyUsedUp or ErrKeyExpired.
+func (k *Key) Deliverable(api API, appKey string, now time.Time) error {
 	switch {
-	case appKey != "" && k.AppKey != appKey:
+	case k.AppAPI != api, appKey != "" && k.AppKey != appKey:
 		return ErrKeyNotFound
 	case !k.AppEnabled:
 		return ErrAppDisabled
