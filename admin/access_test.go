@@ -236,11 +236,12 @@ func TestSignInIsThrottled(t *testing.T) {
 	})
 	t.Run("blocks double", func(t *testing.T) {
 		v := newEnv(t)
-		for range 7 { // blocks of 1 s then 2 s
+		for range 5 { // the fifth blocks for 1 s
 			v.tryLogin(testUser, "wrong password", "198.51.100.1")
-			v.clock.Advance(time.Second)
 		}
-		// The seventh failure blocked for 2 s, of which one has passed.
+		v.clock.Advance(time.Second)
+		v.tryLogin(testUser, "wrong password", "198.51.100.1") // the sixth, for 2 s
+		v.clock.Advance(time.Second)
 		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusTooManyRequests {
 			t.Errorf("1 s into a 2 s block: %d", rec.Code)
 		}
@@ -261,6 +262,63 @@ func TestSignInIsThrottled(t *testing.T) {
 			t.Errorf("another address: %d", rec.Code)
 		}
 	})
+}
+
+// A burst of wrong passwords cannot outrun the throttle: each attempt counts when it begins,
+// so of 50 at once for one account from one address only the allowed five reach the
+// password check and the rest are refused. The check holds every attempt that reaches it
+// until the whole burst has either arrived there or been answered, so nothing here depends
+// on how fast bcrypt is.
+func TestSignInBurstIsThrottled(t *testing.T) {
+	v := newEnv(t)
+	const burst, allowed = 50, 5
+	type form struct {
+		cookie *http.Cookie
+		token  string
+	}
+	forms := make([]form, burst)
+	for i := range forms {
+		forms[i].cookie, forms[i].token = v.loginForm()
+	}
+	arrived, release := make(chan struct{}, burst), make(chan struct{})
+	v.onCompare = func() {
+		arrived <- struct{}{}
+		<-release
+	}
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	codes := make(chan int, burst)
+	for _, f := range forms {
+		go func() { codes <- v.postLogin(f.cookie, f.token, testUser, "wrong password", "198.51.100.1").Code }()
+	}
+	var reached, refused int
+	for reached+refused < burst {
+		select {
+		case <-arrived:
+			reached++
+		case code := <-codes: // only a refusal can answer while the checks are held
+			refused++
+			if code != http.StatusTooManyRequests {
+				t.Errorf("an attempt answered %d before any password was checked", code)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("after a minute, %d attempts reached the password check and %d were refused", reached, refused)
+		}
+	}
+	close(release)
+	released = true
+	for range reached {
+		if code := <-codes; code != http.StatusUnauthorized {
+			t.Errorf("a wrong password answered %d", code)
+		}
+	}
+	if reached > allowed {
+		t.Errorf("%d of %d concurrent attempts reached the password check; the throttle allows %d", reached, burst, allowed)
+	}
 }
 
 func TestSessionsSurviveARestart(t *testing.T) {

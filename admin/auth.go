@@ -133,22 +133,23 @@ func (h *Handler) login(c echo.Context) error {
 		return h.renderLogin(c, http.StatusForbidden, f)
 	}
 	ip := c.RealIP()
-	if wait := h.throttle.wait(ip, f.User); wait > 0 {
-		f.Error, f.Wait = "login.throttled", int(wait.Round(time.Second)/time.Second)+1
+	try, wait := h.throttle.begin(ip, f.User)
+	if wait > 0 {
+		f.Error, f.Wait = "login.throttled", waitSeconds(wait)
 		h.log.Warn("admin sign-in throttled", "user", f.User, "ip", ip)
 		return h.renderLogin(c, http.StatusTooManyRequests, f)
 	}
 	token, s, err := h.ops.Login(c.Request().Context(), f.User, c.FormValue("password"))
-	if errors.Is(err, service.ErrBadLogin) {
-		h.throttle.failed(ip, f.User)
+	if errors.Is(err, service.ErrBadLogin) { // the throttle counted it when it began
 		h.log.Warn("admin sign-in failed", "user", f.User, "ip", ip)
 		f.Error = "login.failed"
 		return h.renderLogin(c, http.StatusUnauthorized, f)
 	}
 	if err != nil {
+		try.cancel()
 		return err
 	}
-	h.throttle.succeeded(f.User)
+	try.succeeded()
 	h.log.Info("admin signed in", "user", s.OperatorName, "ip", ip)
 	// Opportunistic: sign-ins are rare and the statement is cheap, so no timer is needed.
 	if _, err := h.ops.DeleteExpiredSessions(c.Request().Context()); err != nil {
@@ -158,6 +159,11 @@ func (h *Handler) login(c echo.Context) error {
 		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, Expires: s.ExpiresAt})
 	c.SetCookie(&http.Cookie{Name: loginCookie, Path: "/admin/login", MaxAge: -1})
 	return c.Redirect(http.StatusSeeOther, f.Next)
+}
+
+// waitSeconds rounds a throttle's wait up to whole seconds, for the page to show.
+func waitSeconds(wait time.Duration) int {
+	return int(wait.Round(time.Second)/time.Second) + 1
 }
 
 func (h *Handler) logout(c echo.Context) error {

@@ -34,6 +34,9 @@ type env struct {
 	e     *echo.Echo
 	clock *servicetest.Clock
 	demo  *service.App
+	// onCompare, when set before the requests that need it, runs at every password check:
+	// tests count and hold attempts there rather than guess from timing.
+	onCompare func()
 }
 
 const (
@@ -74,7 +77,8 @@ func (v *env) open() {
 	if v.svc, err = service.New(ctx, db, r, service.Options{Now: v.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
-	if v.ops, err = service.NewOperators(db, service.OperatorOptions{Now: v.clock.Now, PasswordCost: bcrypt.MinCost}); err != nil {
+	if v.ops, err = service.NewOperators(db, service.OperatorOptions{Now: v.clock.Now, PasswordCost: bcrypt.MinCost,
+		CompareHashAndPassword: v.comparePassword}); err != nil {
 		t.Fatal(err)
 	}
 	if v.demo, _, err = v.svc.EnsureDemoApp(ctx); err != nil {
@@ -145,10 +149,23 @@ func (v *env) loginForm() (*http.Cookie, string) {
 	return ck, m[1]
 }
 
+func (v *env) comparePassword(hash, password []byte) error {
+	if v.onCompare != nil {
+		v.onCompare()
+	}
+	return bcrypt.CompareHashAndPassword(hash, password)
+}
+
 // tryLogin posts the sign-in form from ip.
 func (v *env) tryLogin(user, password, ip string) *httptest.ResponseRecorder {
 	v.t.Helper()
 	ck, token := v.loginForm()
+	return v.postLogin(ck, token, user, password, ip)
+}
+
+// postLogin posts the sign-in form with a token loginForm fetched; unlike tryLogin it may
+// run on any goroutine.
+func (v *env) postLogin(ck *http.Cookie, token, user, password, ip string) *httptest.ResponseRecorder {
 	form := url.Values{"csrf": {token}, "user": {user}, "password": {password}, "next": {"/admin/apps"}}
 	req := httptest.NewRequest(http.MethodPost, "/admin/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -5,37 +5,75 @@ import (
 	"time"
 )
 
+// fail begins an attempt and leaves it counted as a failure; a refusal returns its wait.
+func fail(th *throttle, ip, user string) time.Duration {
+	_, wait := th.begin(ip, user)
+	return wait
+}
+
 func TestThrottleBackoff(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	th := newThrottle(func() time.Time { return now })
 	const ip, user = "198.51.100.1", "alice"
-	for i := range freeFailuresPerAccount {
-		if w := th.wait(ip, user); w != 0 {
-			t.Fatalf("before failure %d: wait %v", i+1, w)
+	for i := range attemptsPerAccount {
+		if w := fail(th, ip, user); w != 0 {
+			t.Fatalf("attempt %d of the allowance: wait %v", i+1, w)
 		}
-		th.failed(ip, user)
 	}
-	if w := th.wait(ip, user); w != 0 {
-		t.Fatalf("after the free failures: wait %v", w)
-	}
-	// Each further failure doubles the block, up to the cap.
+	// The attempt that used up the allowance blocks for a second; each one after that
+	// blocks twice as long as the one before, up to the cap.
 	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
-		th.failed(ip, user)
-		if w := th.wait(ip, user); w != want {
-			t.Errorf("failure %d: wait %v, want %v", freeFailuresPerAccount+i+1, w, want)
+		if w := fail(th, ip, user); w != want {
+			t.Fatalf("after %d attempts: wait %v, want %v", attemptsPerAccount+i, w, want)
+		}
+		if w := fail(th, ip, user); w != want {
+			t.Fatalf("a refused attempt changed the wait: %v, want %v", w, want)
+		}
+		now = now.Add(want)
+		if w := fail(th, ip, user); w != 0 {
+			t.Fatalf("once the block has passed: wait %v", w)
 		}
 	}
 	for range 30 {
-		th.failed(ip, user)
+		now = now.Add(fail(th, ip, user))
+		fail(th, ip, user)
 	}
-	if w := th.wait(ip, user); w != maxBlock {
-		t.Errorf("after many failures: %v, want the cap %v", w, maxBlock)
+	if w := fail(th, ip, user); w != maxBlock {
+		t.Errorf("after many attempts: %v, want the cap %v", w, maxBlock)
 	}
-	// An hour without failures forgets them.
+	// An hour without attempts forgets them.
 	now = now.Add(forgetAfter)
-	th.failed(ip, user)
-	if w := th.wait(ip, user); w != 0 {
-		t.Errorf("a failure an hour later: wait %v", w)
+	if w := fail(th, ip, user); w != 0 {
+		t.Errorf("an attempt an hour later: wait %v", w)
+	}
+	if w := fail(th, ip, user); w != 0 {
+		t.Errorf("the attempt after it: wait %v", w)
+	}
+}
+
+func TestThrottleGivesBack(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	th := newThrottle(func() time.Time { return now })
+	const ip = "198.51.100.1"
+	for range attemptsPerAccount - 1 {
+		fail(th, ip, "alice")
+	}
+	a, _ := th.begin(ip, "alice")
+	a.succeeded()
+	if s := th.records[accountKey("alice")]; s != nil {
+		t.Errorf("a success left its account's record: %+v", s)
+	}
+	if s := th.records[ipKey(ip)]; s == nil || s.attempts != attemptsPerAccount-1 {
+		t.Errorf("the IP after a success: %+v, want only the failures counted", s)
+	}
+
+	a, _ = th.begin(ip, "bob")
+	a.cancel()
+	if s := th.records[accountKey("bob")]; s == nil || s.attempts != 0 {
+		t.Errorf("bob after a cancelled attempt: %+v", s)
+	}
+	if s := th.records[ipKey(ip)]; s.attempts != attemptsPerAccount-1 {
+		t.Errorf("the IP after a cancelled attempt: %+v", s)
 	}
 }
 
@@ -59,16 +97,16 @@ func TestThrottleKeys(t *testing.T) {
 func TestThrottleSweepKeepsBlocks(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	th := newThrottle(func() time.Time { return now })
-	for range freeFailuresPerAccount + 1 {
-		th.failed("198.51.100.1", "alice")
+	for range attemptsPerAccount {
+		fail(th, "198.51.100.1", "alice")
 	}
 	now = now.Add(2 * time.Minute)
-	th.failed("198.51.100.2", "bob") // sweeps
+	fail(th, "198.51.100.2", "bob") // sweeps
 	if _, ok := th.records[accountKey("alice")]; !ok {
 		t.Error("the sweep dropped a recent record")
 	}
 	now = now.Add(forgetAfter)
-	th.failed("198.51.100.2", "bob")
+	fail(th, "198.51.100.2", "bob")
 	if _, ok := th.records[accountKey("alice")]; ok {
 		t.Error("the sweep kept a forgotten record")
 	}
