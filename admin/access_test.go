@@ -208,16 +208,14 @@ func TestSignInGoesBackOnlyToAdminPages(t *testing.T) {
 }
 
 func TestSignInIsThrottled(t *testing.T) {
-	t.Run("per account", func(t *testing.T) {
+	t.Run("per account and address", func(t *testing.T) {
 		v := newEnv(t)
-		// Five free failures, from five addresses.
-		for i := range 5 {
-			if rec := v.tryLogin(testUser, "wrong password", "198.51.100."+strconv.Itoa(i)); rec.Code != http.StatusUnauthorized {
-				t.Fatalf("failure %d: %d", i, rec.Code)
+		for i := range 5 { // five attempts, the fifth blocking for a second
+			if rec := v.tryLogin(testUser, "wrong password", "198.51.100.1"); rec.Code != http.StatusUnauthorized {
+				t.Fatalf("failure %d: %d", i+1, rec.Code)
 			}
 		}
-		v.tryLogin(testUser, "wrong password", "198.51.100.9") // the sixth blocks for a second
-		rec := v.tryLogin(testUser, testPassword, "203.0.113.1")
+		rec := v.tryLogin(testUser, testPassword, "198.51.100.1")
 		if rec.Code != http.StatusTooManyRequests || cookieNamed(rec, "captcha_admin") != nil {
 			t.Fatalf("the right password while blocked: %d", rec.Code)
 		}
@@ -225,13 +223,15 @@ func TestSignInIsThrottled(t *testing.T) {
 			t.Error("the page does not say why")
 		}
 		v.clock.Advance(time.Second)
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusSeeOther {
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusSeeOther {
 			t.Fatalf("after the block: %d", rec.Code)
 		}
-		// A success clears the account: the next failure is free again.
-		v.tryLogin(testUser, "wrong password", "203.0.113.1")
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusSeeOther {
-			t.Errorf("after a success and one failure: %d", rec.Code)
+		// A success clears the account at that address: the allowance is whole again.
+		for range 4 {
+			v.tryLogin(testUser, "wrong password", "198.51.100.1")
+		}
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusSeeOther {
+			t.Errorf("after a success and four failures: %d", rec.Code)
 		}
 	})
 	t.Run("blocks double", func(t *testing.T) {
@@ -242,17 +242,17 @@ func TestSignInIsThrottled(t *testing.T) {
 		v.clock.Advance(time.Second)
 		v.tryLogin(testUser, "wrong password", "198.51.100.1") // the sixth, for 2 s
 		v.clock.Advance(time.Second)
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusTooManyRequests {
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusTooManyRequests {
 			t.Errorf("1 s into a 2 s block: %d", rec.Code)
 		}
 		v.clock.Advance(time.Second)
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusSeeOther {
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusSeeOther {
 			t.Errorf("after it: %d", rec.Code)
 		}
 	})
 	t.Run("per IP", func(t *testing.T) {
 		v := newEnv(t)
-		for i := range 11 { // ten free failures, on ten accounts that do not exist
+		for i := range 10 { // ten attempts, on ten accounts that do not exist; the tenth blocks
 			v.tryLogin("guess"+strconv.Itoa(i), "wrong password", "198.51.100.7")
 		}
 		if rec := v.tryLogin(testUser, testPassword, "198.51.100.7"); rec.Code != http.StatusTooManyRequests {
@@ -269,6 +269,39 @@ func TestSignInIsThrottled(t *testing.T) {
 // password check and the rest are refused. The check holds every attempt that reaches it
 // until the whole burst has either arrived there or been answered, so nothing here depends
 // on how fast bcrypt is.
+// Nobody can lock an operator out by guessing: failures slow the addresses they come from,
+// and the owner signing in from an address without failures gets in at once, however many
+// other addresses have failed on the account.
+func TestGuessingDoesNotLockTheOwnerOut(t *testing.T) {
+	v := newEnv(t)
+	const attacker = "198.51.100.66"
+	for range 30 {
+		v.tryLogin(testUser, "wrong password", attacker)
+		v.clock.Advance(time.Second)
+	}
+	for i := range 20 { // a botnet: each address a few guesses
+		for range 6 {
+			v.tryLogin(testUser, "wrong password", "203.0.113."+strconv.Itoa(i+1))
+		}
+	}
+	if rec := v.tryLogin(testUser, testPassword, attacker); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("the attacker's address, even with the password: %d, want 429", rec.Code)
+	}
+	rec := v.tryLogin(testUser, testPassword, "192.0.2.1")
+	if rec.Code != http.StatusSeeOther || cookieNamed(rec, "captcha_admin") == nil {
+		t.Errorf("the owner from a clean address: %d, want a session", rec.Code)
+	}
+	// The block renews with every failure that ends one, but only at the attacker's address.
+	v.clock.Advance(maxWait)
+	v.tryLogin(testUser, "wrong password", attacker)
+	if rec := v.tryLogin(testUser, testPassword, "192.0.2.1"); rec.Code != http.StatusSeeOther {
+		t.Errorf("the owner again, after the attacker's next guess: %d", rec.Code)
+	}
+}
+
+// maxWait is the longest block: 15 minutes.
+const maxWait = 15 * time.Minute
+
 func TestSignInBurstIsThrottled(t *testing.T) {
 	v := newEnv(t)
 	const burst, allowed = 50, 5

@@ -10,9 +10,10 @@
 // are SVG drawn on the server. Text comes from a Korean and an English catalog.
 //
 // Access: operators sign in with a password (bcrypt); the session lives in the database and
-// in an HttpOnly, SameSite=Strict cookie; every form carries the session's CSRF token; failed
-// sign-ins are throttled per IP and per account. Every /admin route but the sign-in page
-// redirects an anonymous browser to it (pages) or answers 401 (everything else).
+// in an HttpOnly, SameSite=Strict cookie; every form carries the session's CSRF token;
+// password checks are throttled per IP and per account at each IP. Every /admin route but
+// the sign-in page redirects an anonymous browser to it (pages) or answers 401 (everything
+// else).
 package admin
 
 import (

@@ -10,23 +10,34 @@ import (
 // The sign-in throttle, in memory: it need not survive a restart, and a restart is no help
 // to an attacker who must first wait out the current block.
 //
-// Each IP and each account name (existing or not, so that the throttle does not tell which
-// exist) may make a few attempts; from the last of those on, every attempt blocks the next
-// for twice as long as the previous one did, from one second up to a quarter of an hour. An
-// hour without an attempt forgets the key. An IP may make more attempts than an account
-// because many people can share one address.
+// Failures are counted per client IP (per /64 for IPv6) and per pair of account name and
+// IP. Each key may make a few attempts; from the last of those on, every attempt blocks
+// the next for twice as long as the previous one did, from one second up to a quarter of
+// an hour. An hour without an attempt forgets the key. An IP may make more attempts than a
+// pair because it may guess at many accounts, and many people can share one address.
+//
+// There is no key for an account alone, whatever the address: a block on it is one that
+// anyone anywhere can set off, and renew forever, to keep the owner out. Instead the
+// guessing addresses are slowed, each on its own, and the owner at an address without
+// failures gets in. A ceiling per account that still let a clean address through would
+// only tax the owner's own typing: against many addresses what bounds guessing is bcrypt,
+// the 120-bit first password and the minimum length, and the failures are logged with
+// their account and address for an operator's alerts.
+//
+// Account names are keys whether or not the account exists, so that the throttle does not
+// tell which exist.
 //
 // An attempt counts as a failure from the moment it begins, under the lock, and a success
 // gives it back: counting only once bcrypt had said no let a burst of concurrent guesses all
-// through before the first of them was recorded. A success clears its account's record but
-// gives back only its own attempt to the IP, so that one valid account cannot be used to
-// reset the guessing of others from the same address.
+// through before the first of them was recorded. A success clears its pair but gives back
+// only its own attempt to the IP, so that one valid account cannot be used to reset the
+// guessing of others from the same address.
 const (
-	attemptsPerIP      = 10
-	attemptsPerAccount = 5
-	firstBlock         = time.Second
-	maxBlock           = 15 * time.Minute
-	forgetAfter        = time.Hour
+	attemptsPerIP   = 10
+	attemptsPerPair = 5 // per account and IP
+	firstBlock      = time.Second
+	maxBlock        = 15 * time.Minute
+	forgetAfter     = time.Hour
 	// maxThrottleKeys bounds memory under a flood of distinct names or addresses (which
 	// bcrypt already slows to a few dozen a second): past it, records are forgotten sooner.
 	maxThrottleKeys = 100_000
@@ -85,25 +96,30 @@ func accountKey(user string) string {
 	return "user:" + user
 }
 
+// pairKey is the key of one account at one address.
+func pairKey(ip, user string) string {
+	return accountKey(user) + "|" + ipKey(ip)
+}
+
 // attempt is a password check the throttle let begin. It already counts as a failure: the
 // caller tells it only of a success, or that the password was never judged.
 type attempt struct {
-	t           *throttle
-	ip, account string // keys
+	t        *throttle
+	ip, pair string // keys
 }
 
-// begin lets an attempt at account's password from ip begin, counting it, or says how long
-// the IP or the account must still wait.
+// begin lets an attempt at user's password from ip begin, counting it, or says how long
+// the IP, or the account at that IP, must still wait.
 func (t *throttle) begin(ip, user string) (*attempt, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	t.sweep(now)
-	a := &attempt{t: t, ip: ipKey(ip), account: accountKey(user)}
+	a := &attempt{t: t, ip: ipKey(ip), pair: pairKey(ip, user)}
 	limits := []struct {
 		key     string
 		allowed int
-	}{{a.ip, attemptsPerIP}, {a.account, attemptsPerAccount}}
+	}{{a.ip, attemptsPerIP}, {a.pair, attemptsPerPair}}
 	var wait time.Duration
 	for _, l := range limits {
 		if s := t.live(l.key, now); s != nil {
@@ -134,11 +150,11 @@ func (t *throttle) live(key string, now time.Time) *strikes {
 	return s
 }
 
-// succeeded clears the account's record and gives the IP its attempt back.
+// succeeded clears the pair's record and gives the IP its attempt back.
 func (a *attempt) succeeded() {
 	a.t.mu.Lock()
 	defer a.t.mu.Unlock()
-	delete(a.t.records, a.account)
+	delete(a.t.records, a.pair)
 	a.t.giveBack(a.ip)
 }
 
@@ -148,7 +164,7 @@ func (a *attempt) cancel() {
 	a.t.mu.Lock()
 	defer a.t.mu.Unlock()
 	a.t.giveBack(a.ip)
-	a.t.giveBack(a.account)
+	a.t.giveBack(a.pair)
 }
 
 // giveBack uncounts one attempt. Its block shrinks accordingly, measured from when the

@@ -15,7 +15,7 @@ func TestThrottleBackoff(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	th := newThrottle(func() time.Time { return now })
 	const ip, user = "198.51.100.1", "alice"
-	for i := range attemptsPerAccount {
+	for i := range attemptsPerPair {
 		if w := fail(th, ip, user); w != 0 {
 			t.Fatalf("attempt %d of the allowance: wait %v", i+1, w)
 		}
@@ -24,7 +24,7 @@ func TestThrottleBackoff(t *testing.T) {
 	// blocks twice as long as the one before, up to the cap.
 	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second} {
 		if w := fail(th, ip, user); w != want {
-			t.Fatalf("after %d attempts: wait %v, want %v", attemptsPerAccount+i, w, want)
+			t.Fatalf("after %d attempts: wait %v, want %v", attemptsPerPair+i, w, want)
 		}
 		if w := fail(th, ip, user); w != want {
 			t.Fatalf("a refused attempt changed the wait: %v, want %v", w, want)
@@ -55,24 +55,24 @@ func TestThrottleGivesBack(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	th := newThrottle(func() time.Time { return now })
 	const ip = "198.51.100.1"
-	for range attemptsPerAccount - 1 {
+	for range attemptsPerPair - 1 {
 		fail(th, ip, "alice")
 	}
 	a, _ := th.begin(ip, "alice")
 	a.succeeded()
-	if s := th.records[accountKey("alice")]; s != nil {
-		t.Errorf("a success left its account's record: %+v", s)
+	if s := th.records[pairKey(ip, "alice")]; s != nil {
+		t.Errorf("a success left its pair's record: %+v", s)
 	}
-	if s := th.records[ipKey(ip)]; s == nil || s.attempts != attemptsPerAccount-1 {
+	if s := th.records[ipKey(ip)]; s == nil || s.attempts != attemptsPerPair-1 {
 		t.Errorf("the IP after a success: %+v, want only the failures counted", s)
 	}
 
 	a, _ = th.begin(ip, "bob")
 	a.cancel()
-	if s := th.records[accountKey("bob")]; s == nil || s.attempts != 0 {
+	if s := th.records[pairKey(ip, "bob")]; s == nil || s.attempts != 0 {
 		t.Errorf("bob after a cancelled attempt: %+v", s)
 	}
-	if s := th.records[ipKey(ip)]; s.attempts != attemptsPerAccount-1 {
+	if s := th.records[ipKey(ip)]; s.attempts != attemptsPerPair-1 {
 		t.Errorf("the IP after a cancelled attempt: %+v", s)
 	}
 }
@@ -89,25 +89,28 @@ func TestThrottleKeys(t *testing.T) {
 	if ipKey("2001:db8:1:2::1") == ipKey("2001:db8:1:3::1") {
 		t.Error("two /64s share a record")
 	}
-	if accountKey("Alice") != accountKey("alice") {
-		t.Error("account names are not case-folded")
+	if pairKey("198.51.100.1", "Alice") != pairKey("::ffff:198.51.100.1", "alice") {
+		t.Error("account names are not case-folded, or addresses not normalised, in pairs")
+	}
+	if pairKey("198.51.100.1", "alice") == pairKey("198.51.100.2", "alice") {
+		t.Error("one account at two addresses shares a record")
 	}
 }
 
 func TestThrottleSweepKeepsBlocks(t *testing.T) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	th := newThrottle(func() time.Time { return now })
-	for range attemptsPerAccount {
+	for range attemptsPerPair {
 		fail(th, "198.51.100.1", "alice")
 	}
 	now = now.Add(2 * time.Minute)
 	fail(th, "198.51.100.2", "bob") // sweeps
-	if _, ok := th.records[accountKey("alice")]; !ok {
+	if _, ok := th.records[pairKey("198.51.100.1", "alice")]; !ok {
 		t.Error("the sweep dropped a recent record")
 	}
 	now = now.Add(forgetAfter)
 	fail(th, "198.51.100.2", "bob")
-	if _, ok := th.records[accountKey("alice")]; ok {
+	if _, ok := th.records[pairKey("198.51.100.1", "alice")]; ok {
 		t.Error("the sweep kept a forgotten record")
 	}
 }
