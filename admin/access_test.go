@@ -412,6 +412,42 @@ func TestChangePassword(t *testing.T) {
 	}
 }
 
+// The current password on the account page is checked through the sign-in throttle, so a
+// session left open somewhere cannot be used to guess it at bcrypt's speed, and failures
+// there slow the sign-in form at that address too.
+func TestChangePasswordIsThrottled(t *testing.T) {
+	v := newEnv(t)
+	cookies, token := v.session() // from 192.0.2.1, as every request of v.do
+	checks := 0
+	v.onCompare = func() { checks++ }
+	change := func(current string) *httptest.ResponseRecorder {
+		return v.do(http.MethodPost, "/admin/account", url.Values{"csrf": {token}, "current": {current},
+			"password": {"a new password"}, "again": {"a new password"}}, cookies, nil)
+	}
+	for i := range 8 {
+		rec := change("not it at all")
+		switch {
+		case i < 5 && rec.Code != http.StatusUnprocessableEntity:
+			t.Errorf("wrong current password %d: %d", i+1, rec.Code)
+		case i >= 5 && (rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "Too many wrong passwords")):
+			t.Errorf("wrong current password %d, past the allowance: %d", i+1, rec.Code)
+		}
+	}
+	if checks != 5 {
+		t.Errorf("%d current passwords were checked, want the allowance of 5", checks)
+	}
+	if rec := change(testPassword); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("the right current password while blocked: %d", rec.Code)
+	}
+	if rec := v.tryLogin(testUser, testPassword, "192.0.2.1"); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("signing in from the same address while blocked: %d", rec.Code)
+	}
+	v.clock.Advance(time.Second)
+	if rec := change(testPassword); rec.Code != http.StatusSeeOther {
+		t.Errorf("the right current password after the block: %d", rec.Code)
+	}
+}
+
 func TestSecurityHeaders(t *testing.T) {
 	v := newEnv(t)
 	for _, target := range []string{"/", "/admin/login", "/assets/admin.css", "/assets/admin.js"} {

@@ -205,36 +205,62 @@ func randomText(n int) string {
 
 type accountForm struct {
 	Errors map[string]string // field → catalog key
+	Wait   int               // seconds, with the error "account.throttled"
 }
 
 func (h *Handler) accountPage(c echo.Context) error {
-	return h.render(c, http.StatusOK, "account", &pageData{Title: "account.title", Nav: "account", Data: &accountForm{}})
+	return h.renderAccount(c, http.StatusOK, &accountForm{})
 }
 
+func (h *Handler) renderAccount(c echo.Context, status int, f *accountForm) error {
+	return h.render(c, status, "account", &pageData{Title: "account.title", Nav: "account", Data: f})
+}
+
+// changePassword checks the current password through the sign-in throttle, like the
+// sign-in form: a session left open is no way around it.
 func (h *Handler) changePassword(c echo.Context) error {
 	s := sessionOf(c)
 	current, next, again := c.FormValue("current"), c.FormValue("password"), c.FormValue("again")
 	f := &accountForm{Errors: map[string]string{}}
-	if next != again {
-		f.Errors["again"] = "account.mismatch"
-	} else {
-		err := h.ops.ChangePassword(c.Request().Context(), s, current, next)
-		switch {
-		case errors.Is(err, service.ErrBadLogin):
-			f.Errors["current"] = "account.wrong_current"
-		case errors.Is(err, service.ErrPasswordTooShort):
-			f.Errors["password"] = "account.too_short"
-		case errors.Is(err, service.ErrPasswordTooLong):
-			f.Errors["password"] = "account.too_long"
-		case err != nil:
-			return err
-		default:
-			h.log.Info("admin password changed", "user", s.OperatorName, "ip", c.RealIP())
-			clearSessionCookie(c)
-			return c.Redirect(http.StatusSeeOther, "/admin/login?msg=password")
-		}
+	if field, msg := refuseNewPassword(next, again); field != "" {
+		f.Errors[field] = msg
+		return h.renderAccount(c, http.StatusUnprocessableEntity, f)
 	}
-	return h.render(c, http.StatusUnprocessableEntity, "account", &pageData{Title: "account.title", Nav: "account", Data: f})
+	ip := c.RealIP()
+	try, wait := h.throttle.begin(ip, s.OperatorName)
+	if wait > 0 {
+		f.Errors["current"], f.Wait = "account.throttled", waitSeconds(wait)
+		h.log.Warn("admin password change throttled", "user", s.OperatorName, "ip", ip)
+		return h.renderAccount(c, http.StatusTooManyRequests, f)
+	}
+	err := h.ops.ChangePassword(c.Request().Context(), s, current, next)
+	if errors.Is(err, service.ErrBadLogin) { // the throttle counted it when it began
+		h.log.Warn("admin password change with a wrong current password", "user", s.OperatorName, "ip", ip)
+		f.Errors["current"] = "account.wrong_current"
+		return h.renderAccount(c, http.StatusUnprocessableEntity, f)
+	}
+	if err != nil {
+		try.cancel()
+		return err
+	}
+	try.succeeded()
+	h.log.Info("admin password changed", "user", s.OperatorName, "ip", ip)
+	clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/admin/login?msg=password")
+}
+
+// refuseNewPassword names the field and the reason when the new password cannot be used,
+// which is told before the current password is checked.
+func refuseNewPassword(next, again string) (field, msg string) {
+	switch err := service.CheckPassword(next); {
+	case next != again:
+		return "again", "account.mismatch"
+	case errors.Is(err, service.ErrPasswordTooShort):
+		return "password", "account.too_short"
+	case errors.Is(err, service.ErrPasswordTooLong):
+		return "password", "account.too_long"
+	}
+	return "", ""
 }
 
 // setLang remembers the chosen language for a year and goes back to the page it came from.

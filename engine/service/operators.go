@@ -240,8 +240,13 @@ func (o *Operators) Logout(ctx context.Context, s *Session) error {
 }
 
 // ChangePassword replaces a signed-in operator's password after checking the current one.
-// Every session of the operator ends, this one included.
+// Every session of the operator ends, this one included. A new password that may not be
+// used is refused before the current one is checked, so that the check's answer is never
+// thrown away.
 func (o *Operators) ChangePassword(ctx context.Context, s *Session, current, next string) error {
+	if err := CheckPassword(next); err != nil {
+		return err
+	}
 	if _, err := o.Authenticate(ctx, s.OperatorName, current); err != nil {
 		return err
 	}
