@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,5 +69,29 @@ func TestAdminPasswd(t *testing.T) {
 	}
 	if err := authenticate("admin", " a new  password "); err != nil {
 		t.Errorf("a refused change changed the password: %v", err)
+	}
+}
+
+// An operator who locked themselves out at their own address resets the password with
+// `admin passwd` and signs in with it from there at once: the running server sees the
+// change in the database and forgets the account's blocks.
+func TestAdminPasswdLiftsTheAccountsBlocks(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	e, _ := startAdmin(t, cfg)
+	const ip = "198.51.100.1"
+	for range 5 {
+		signIn(t, e, "admin", "forgotten password", ip)
+	}
+	if rec := signIn(t, e, "admin", "forgotten password", ip); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("past the allowance: %d", rec.Code)
+	}
+	var out strings.Builder
+	if err := run(t.Context(), []string{"admin", "passwd", "-user", "admin", "-data", cfg.DataDir},
+		strings.NewReader("remembered at last\n"), &out, &out); err != nil {
+		t.Fatalf("admin passwd: %v\n%s", err, out.String())
+	}
+	if rec := signIn(t, e, "admin", "remembered at last", ip); rec.Code != http.StatusSeeOther {
+		t.Errorf("the new password from the blocked address: %d", rec.Code)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,4 +65,48 @@ func TestServeOpensTheAdminUIOnce(t *testing.T) {
 	if apps, _ := svc.Apps(ctx); len(apps) != 1 {
 		t.Errorf("%d apps after two starts", len(apps))
 	}
+}
+
+// startAdmin opens the data directory as serve does and returns its admin UI on a router,
+// with what it logged.
+func startAdmin(t *testing.T, cfg Config) (*echo.Echo, *strings.Builder) {
+	t.Helper()
+	ctx := context.Background()
+	svc, db, err := openService(ctx, cfg, nil, service.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	logged := &strings.Builder{}
+	h, err := openAdmin(ctx, cfg, svc, db, nil, slog.New(slog.NewTextHandler(logged, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	h.Register(e)
+	return e, logged
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// signIn posts the sign-in form from ip, with the form's own CSRF token.
+func signIn(t *testing.T, e *echo.Echo, user, password, ip string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/admin/login", nil))
+	m := csrfField.FindStringSubmatch(rec.Body.String())
+	cookies := rec.Result().Cookies()
+	if m == nil || len(cookies) == 0 {
+		t.Fatalf("the sign-in page: %d", rec.Code)
+	}
+	form := url.Values{"csrf": {m[1]}, "user": {user}, "password": {password}}
+	req := httptest.NewRequest(http.MethodPost, "/admin/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = ip + ":1234"
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec = httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec
 }

@@ -133,7 +133,10 @@ func (h *Handler) login(c echo.Context) error {
 		return h.renderLogin(c, http.StatusForbidden, f)
 	}
 	ip := c.RealIP()
-	try, wait := h.throttle.begin(ip, f.User)
+	try, wait, err := h.beginAttempt(c, f.User)
+	if err != nil {
+		return err
+	}
 	if wait > 0 {
 		f.Error, f.Wait = "login.throttled", waitSeconds(wait)
 		h.log.Warn("admin sign-in throttled", "user", f.User, "ip", ip)
@@ -159,6 +162,17 @@ func (h *Handler) login(c echo.Context) error {
 		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, Expires: s.ExpiresAt})
 	c.SetCookie(&http.Cookie{Name: loginCookie, Path: "/admin/login", MaxAge: -1})
 	return c.Redirect(http.StatusSeeOther, f.Next)
+}
+
+// beginAttempt asks the throttle whether the client may try user's password now, and
+// counts the attempt if so (see throttle.begin).
+func (h *Handler) beginAttempt(c echo.Context, user string) (*attempt, time.Duration, error) {
+	setAt, err := h.ops.PasswordSetAt(c.Request().Context(), user)
+	if err != nil {
+		return nil, 0, err
+	}
+	try, wait := h.throttle.begin(c.RealIP(), account{name: user, passwordSetAt: setAt})
+	return try, wait, nil
 }
 
 // waitSeconds rounds a throttle's wait up to whole seconds, for the page to show.
@@ -227,13 +241,16 @@ func (h *Handler) changePassword(c echo.Context) error {
 		return h.renderAccount(c, http.StatusUnprocessableEntity, f)
 	}
 	ip := c.RealIP()
-	try, wait := h.throttle.begin(ip, s.OperatorName)
+	try, wait, err := h.beginAttempt(c, s.OperatorName)
+	if err != nil {
+		return err
+	}
 	if wait > 0 {
 		f.Errors["current"], f.Wait = "account.throttled", waitSeconds(wait)
 		h.log.Warn("admin password change throttled", "user", s.OperatorName, "ip", ip)
 		return h.renderAccount(c, http.StatusTooManyRequests, f)
 	}
-	err := h.ops.ChangePassword(c.Request().Context(), s, current, next)
+	err = h.ops.ChangePassword(c.Request().Context(), s, current, next)
 	if errors.Is(err, service.ErrBadLogin) { // the throttle counted it when it began
 		h.log.Warn("admin password change with a wrong current password", "user", s.OperatorName, "ip", ip)
 		f.Errors["current"] = "account.wrong_current"

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,9 +97,18 @@ func accountKey(user string) string {
 	return "user:" + user
 }
 
+// account is what the throttle knows of an account: its name, and when its password was
+// last set, so that setting a password (here or in another process, such as `captcha admin
+// passwd`) starts the account's records afresh and lifts its blocks; the old records are
+// forgotten with time.
+type account struct {
+	name          string
+	passwordSetAt time.Time // zero for a name that is no account
+}
+
 // pairKey is the key of one account at one address.
-func pairKey(ip, user string) string {
-	return accountKey(user) + "|" + ipKey(ip)
+func pairKey(ip string, a account) string {
+	return accountKey(a.name) + "@" + strconv.FormatInt(a.passwordSetAt.UnixMilli(), 10) + "|" + ipKey(ip)
 }
 
 // attempt is a password check the throttle let begin. It already counts as a failure: the
@@ -108,14 +118,14 @@ type attempt struct {
 	ip, pair string // keys
 }
 
-// begin lets an attempt at user's password from ip begin, counting it, or says how long
+// begin lets an attempt at acct's password from ip begin, counting it, or says how long
 // the IP, or the account at that IP, must still wait.
-func (t *throttle) begin(ip, user string) (*attempt, time.Duration) {
+func (t *throttle) begin(ip string, acct account) (*attempt, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	t.sweep(now)
-	a := &attempt{t: t, ip: ipKey(ip), pair: pairKey(ip, user)}
+	a := &attempt{t: t, ip: ipKey(ip), pair: pairKey(ip, acct)}
 	limits := []struct {
 		key     string
 		allowed int

@@ -7,7 +7,7 @@ import (
 
 // fail begins an attempt and leaves it counted as a failure; a refusal returns its wait.
 func fail(th *throttle, ip, user string) time.Duration {
-	_, wait := th.begin(ip, user)
+	_, wait := th.begin(ip, account{name: user})
 	return wait
 }
 
@@ -58,22 +58,40 @@ func TestThrottleGivesBack(t *testing.T) {
 	for range attemptsPerPair - 1 {
 		fail(th, ip, "alice")
 	}
-	a, _ := th.begin(ip, "alice")
+	a, _ := th.begin(ip, account{name: "alice"})
 	a.succeeded()
-	if s := th.records[pairKey(ip, "alice")]; s != nil {
+	if s := th.records[pairKey(ip, account{name: "alice"})]; s != nil {
 		t.Errorf("a success left its pair's record: %+v", s)
 	}
 	if s := th.records[ipKey(ip)]; s == nil || s.attempts != attemptsPerPair-1 {
 		t.Errorf("the IP after a success: %+v, want only the failures counted", s)
 	}
 
-	a, _ = th.begin(ip, "bob")
+	a, _ = th.begin(ip, account{name: "bob"})
 	a.cancel()
-	if s := th.records[pairKey(ip, "bob")]; s == nil || s.attempts != 0 {
+	if s := th.records[pairKey(ip, account{name: "bob"})]; s == nil || s.attempts != 0 {
 		t.Errorf("bob after a cancelled attempt: %+v", s)
 	}
 	if s := th.records[ipKey(ip)]; s.attempts != attemptsPerPair-1 {
 		t.Errorf("the IP after a cancelled attempt: %+v", s)
+	}
+}
+
+// A password set anew, here or by another process, starts the account's records afresh.
+func TestThrottleForgetsBlocksOfAnOldPassword(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	th := newThrottle(func() time.Time { return now })
+	const ip = "198.51.100.1"
+	before := account{name: "alice", passwordSetAt: now.Add(-time.Hour)}
+	for range attemptsPerPair {
+		th.begin(ip, before)
+	}
+	if _, wait := th.begin(ip, before); wait == 0 {
+		t.Fatal("not blocked past the allowance")
+	}
+	after := account{name: "alice", passwordSetAt: now}
+	if _, wait := th.begin(ip, after); wait != 0 {
+		t.Errorf("blocked after the password was set: %v", wait)
 	}
 }
 
@@ -89,10 +107,10 @@ func TestThrottleKeys(t *testing.T) {
 	if ipKey("2001:db8:1:2::1") == ipKey("2001:db8:1:3::1") {
 		t.Error("two /64s share a record")
 	}
-	if pairKey("198.51.100.1", "Alice") != pairKey("::ffff:198.51.100.1", "alice") {
+	if pairKey("198.51.100.1", account{name: "Alice"}) != pairKey("::ffff:198.51.100.1", account{name: "alice"}) {
 		t.Error("account names are not case-folded, or addresses not normalised, in pairs")
 	}
-	if pairKey("198.51.100.1", "alice") == pairKey("198.51.100.2", "alice") {
+	if pairKey("198.51.100.1", account{name: "alice"}) == pairKey("198.51.100.2", account{name: "alice"}) {
 		t.Error("one account at two addresses shares a record")
 	}
 }
@@ -105,12 +123,12 @@ func TestThrottleSweepKeepsBlocks(t *testing.T) {
 	}
 	now = now.Add(2 * time.Minute)
 	fail(th, "198.51.100.2", "bob") // sweeps
-	if _, ok := th.records[pairKey("198.51.100.1", "alice")]; !ok {
+	if _, ok := th.records[pairKey("198.51.100.1", account{name: "alice"})]; !ok {
 		t.Error("the sweep dropped a recent record")
 	}
 	now = now.Add(forgetAfter)
 	fail(th, "198.51.100.2", "bob")
-	if _, ok := th.records[pairKey("198.51.100.1", "alice")]; ok {
+	if _, ok := th.records[pairKey("198.51.100.1", account{name: "alice"})]; ok {
 		t.Error("the sweep kept a forgotten record")
 	}
 }

@@ -23,7 +23,8 @@ type Operator struct {
 	Name         string
 	PasswordHash []byte // bcrypt
 	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// UpdatedAt is when the password was last set: nothing else about an operator changes.
+	UpdatedAt time.Time
 }
 
 // Session is a signed-in operator. Its token lives only in the operator's cookie; the store
@@ -201,6 +202,20 @@ func (o *Operators) Authenticate(ctx context.Context, name, password string) (*O
 		return nil, ErrBadLogin
 	}
 	return op, nil
+}
+
+// PasswordSetAt is when name's password was last set, or the zero time when there is no
+// such operator. The admin UI's sign-in throttle keys an account's records by it, so that a
+// password set in another process, by `captcha admin passwd`, lifts the account's blocks.
+func (o *Operators) PasswordSetAt(ctx context.Context, name string) (time.Time, error) {
+	op, err := o.store.OperatorByName(ctx, name)
+	if errors.Is(err, ErrUnknownOperator) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return op.UpdatedAt, nil
 }
 
 // Login authenticates and opens a session, returning the token for the cookie.
