@@ -119,9 +119,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// openService opens the database in the data directory (creating both if missing) and the
-// service on it. renderer may be nil for commands that never draw.
+// openService opens the database in the data directory (creating both if missing, and
+// keeping other users out of the directory) and the service on it. renderer may be nil for
+// commands that never draw.
 func openService(ctx context.Context, cfg Config, renderer service.Renderer, o service.Options) (*service.Service, *sqlite.DB, error) {
+	was, err := secureDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if was != 0 && o.Logger != nil {
+		// Say so: a backup job that read the directory as another user stops working.
+		o.Logger.Warn("the data directory was open to other users: it is now its owner's alone",
+			"dir", cfg.DataDir, "was", fmt.Sprintf("%04o", was), "now", "0700")
+	}
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
 	if err != nil {
 		return nil, nil, err
