@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -93,5 +95,32 @@ func TestAdminPasswdLiftsTheAccountsBlocks(t *testing.T) {
 	}
 	if rec := signIn(t, e, "admin", "remembered at last", ip); rec.Code != http.StatusSeeOther {
 		t.Errorf("the new password from the blocked address: %d", rec.Code)
+	}
+}
+
+// `admin passwd -user admin` sets a password someone chose: the first start's generated one
+// need not be changed any more, and its file goes.
+func TestAdminPasswdEndsTheGeneratedPassword(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	e, _ := startAdmin(t, cfg)
+	path := filepath.Join(cfg.DataDir, "initial-admin-password")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the first start wrote no password file: %v", err)
+	}
+	var out strings.Builder
+	if err := run(t.Context(), []string{"admin", "passwd", "-user", "admin", "-data", cfg.DataDir},
+		strings.NewReader("one I chose myself\n"), &out, &out); err != nil {
+		t.Fatalf("admin passwd: %v\n%s", err, out.String())
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the password file after admin passwd: %v", err)
+	}
+	if !strings.Contains(out.String(), "removed "+path) {
+		t.Errorf("admin passwd does not say it removed the file:\n%s", out.String())
+	}
+	rec := signIn(t, e, "admin", "one I chose myself", "192.0.2.1")
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin" {
+		t.Errorf("signing in with the password set: %d to %q, want the dashboard", rec.Code, rec.Header().Get("Location"))
 	}
 }

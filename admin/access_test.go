@@ -2,9 +2,12 @@ package admin_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -445,6 +448,59 @@ func TestChangePasswordIsThrottled(t *testing.T) {
 	v.clock.Advance(time.Second)
 	if rec := change(testPassword); rec.Code != http.StatusSeeOther {
 		t.Errorf("the right current password after the block: %d", rec.Code)
+	}
+}
+
+// The first start's generated password has been in a file: until the admin account has
+// chosen its own, every admin route but the account page, its form and signing out leads
+// to the account page, and does nothing. Choosing one removes the file.
+func TestFirstSignInMustChooseAPassword(t *testing.T) {
+	v, generated := newFirstStartEnv(t)
+	rec := v.tryLogin(service.FirstOperatorName, generated, "192.0.2.1")
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/account" {
+		t.Fatalf("signing in with the generated password: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	cookies := []*http.Cookie{cookieNamed(rec, "captcha_admin")}
+	page := v.do(http.MethodGet, "/admin/account", nil, cookies, nil)
+	m := csrfInput.FindStringSubmatch(page.Body.String())
+	if page.Code != http.StatusOK || m == nil || !strings.Contains(page.Body.String(), "Choose your own") {
+		t.Fatalf("the account page: %d, no notice or no form", page.Code)
+	}
+	token := m[1]
+	allowed := []string{"GET /admin/account", "POST /admin/account", "POST /admin/logout"}
+	var checked int
+	for _, r := range v.e.Routes() {
+		id := r.Method + " " + r.Path
+		if !strings.HasPrefix(r.Path, "/admin") || strings.HasPrefix(r.Path, "/admin/login") || slices.Contains(allowed, id) {
+			continue
+		}
+		checked++
+		rec := v.do(r.Method, concrete(r.Path, v.demo.ID), url.Values{"csrf": {token}, "name": {"renamed"}}, cookies, nil)
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/account" {
+			t.Errorf("%s before choosing a password: %d to %q", id, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	if checked < len(adminPages)+6 {
+		t.Fatalf("only %d routes checked", checked)
+	}
+	if demo, err := v.svc.AppByID(context.Background(), v.demo.ID); err != nil || !demo.Enabled || demo.Name != v.demo.Name {
+		t.Errorf("the demo app changed: %+v, %v", demo, err)
+	}
+
+	rec = v.do(http.MethodPost, "/admin/account", url.Values{"csrf": {token}, "current": {generated},
+		"password": {"one I chose myself"}, "again": {"one I chose myself"}}, cookies, nil)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("choosing a password: %d", rec.Code)
+	}
+	if _, err := os.Stat(v.initialPasswordFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the initial password file after the change: %v", err)
+	}
+	rec = v.tryLogin(service.FirstOperatorName, "one I chose myself", "192.0.2.1")
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/apps" {
+		t.Fatalf("signing in with the chosen password: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := v.do(http.MethodGet, "/admin", nil, []*http.Cookie{cookieNamed(rec, "captcha_admin")}, nil); rec.Code != http.StatusOK {
+		t.Errorf("the dashboard after choosing a password: %d", rec.Code)
 	}
 }
 

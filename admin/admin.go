@@ -43,6 +43,9 @@ type Options struct {
 	SlowSolve time.Duration
 	// Now is the clock of the sign-in throttle and the demo's limit; time.Now when nil.
 	Now func() time.Time
+	// InitialPasswordFile holds the generated password of the FirstOperatorName account
+	// until that account changes it here, which removes the file; empty when there is none.
+	InitialPasswordFile string
 }
 
 // DefaultSlowSolve: people rarely read and type a challenge in under two seconds.
@@ -56,6 +59,8 @@ type Handler struct {
 	log       *slog.Logger
 	slowSolve time.Duration
 	now       func() time.Time
+	// initialPasswordFile: see Options.
+	initialPasswordFile string
 
 	pages    map[string]*template.Template
 	catalogs map[string]catalog
@@ -80,6 +85,8 @@ func New(o Options) (*Handler, error) {
 		slowSolve:  o.SlowSolve,
 		now:        o.Now,
 		pageRoutes: map[string]bool{},
+
+		initialPasswordFile: o.InitialPasswordFile,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -128,21 +135,21 @@ func (h *Handler) Register(e *echo.Echo) {
 	h.page(e, "/admin/apps/:id/stats", h.appStats)
 	h.action(e, http.MethodGet, "/admin/preview/image", h.previewImage)
 	h.action(e, http.MethodGet, "/admin/preview/audio", h.previewAudio)
-	h.page(e, "/admin/account", h.accountPage)
-	h.action(e, http.MethodPost, "/admin/account", h.changePassword)
+	h.page(e, accountPath, h.accountPage)
+	h.action(e, http.MethodPost, accountPath, h.changePassword)
 	h.action(e, http.MethodPost, "/admin/logout", h.logout)
 }
 
-// page registers a GET page that needs a session.
+// page registers a GET page that needs a session, of an operator with a chosen password.
 func (h *Handler) page(e *echo.Echo, path string, fn echo.HandlerFunc) {
 	h.pageRoutes[path] = true
-	e.GET(path, h.handle(fn), securityHeaders, h.requireSession)
+	e.GET(path, h.handle(fn), securityHeaders, h.requireSession, h.requireChosenPassword)
 }
 
 // action registers anything else that needs a session: form posts, which also need the
 // session's CSRF token, and the preview's images and sounds.
 func (h *Handler) action(e *echo.Echo, method, path string, fn echo.HandlerFunc) {
-	e.Add(method, path, h.handle(fn), securityHeaders, h.requireSession, h.checkCSRF)
+	e.Add(method, path, h.handle(fn), securityHeaders, h.requireSession, h.checkCSRF, h.requireChosenPassword)
 }
 
 // csp allows only this server's own files: no inline script or style, no plugin, no frame.

@@ -5,8 +5,10 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -44,6 +46,30 @@ func (h *Handler) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return c.String(http.StatusUnauthorized, "sign-in required")
 	}
+}
+
+// requireChosenPassword sends an operator who still has a generated password to the
+// account page, whatever it asked for, until it has chosen one: the generated password has
+// been in a file, where others may have seen it.
+func (h *Handler) requireChosenPassword(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		s := sessionOf(c)
+		if s == nil || !s.MustChangePassword || usableBeforeChoosingPassword(c.Request().Method, c.Path()) {
+			return next(c)
+		}
+		return c.Redirect(http.StatusSeeOther, accountPath)
+	}
+}
+
+const accountPath = "/admin/account"
+
+// usableBeforeChoosingPassword: the account page and its form, and signing out.
+func usableBeforeChoosingPassword(method, route string) bool {
+	switch method + " " + route {
+	case "GET " + accountPath, "POST " + accountPath, "POST /admin/logout":
+		return true
+	}
+	return false
 }
 
 func (h *Handler) session(c echo.Context) (*service.Session, error) {
@@ -161,6 +187,9 @@ func (h *Handler) login(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/admin", HttpOnly: true,
 		Secure: c.Scheme() == "https", SameSite: http.SameSiteStrictMode, Expires: s.ExpiresAt})
 	c.SetCookie(&http.Cookie{Name: loginCookie, Path: "/admin/login", MaxAge: -1})
+	if s.MustChangePassword {
+		return c.Redirect(http.StatusSeeOther, accountPath) // where any other page would send it
+	}
 	return c.Redirect(http.StatusSeeOther, f.Next)
 }
 
@@ -262,8 +291,28 @@ func (h *Handler) changePassword(c echo.Context) error {
 	}
 	try.succeeded()
 	h.log.Info("admin password changed", "user", s.OperatorName, "ip", ip)
+	if s.OperatorName == service.FirstOperatorName {
+		h.removeInitialPassword()
+	}
 	clearSessionCookie(c)
 	return c.Redirect(http.StatusSeeOther, "/admin/login?msg=password")
+}
+
+// removeInitialPassword deletes the file that held the first start's generated password,
+// now that the account has one it chose. A failure does not undo the change: it is logged,
+// for the operator to delete the file.
+func (h *Handler) removeInitialPassword() {
+	if h.initialPasswordFile == "" {
+		return
+	}
+	err := os.Remove(h.initialPasswordFile)
+	switch {
+	case err == nil:
+		h.log.Info("removed the file of the first start's admin password", "file", h.initialPasswordFile)
+	case !errors.Is(err, fs.ErrNotExist):
+		h.log.Error("removing the file of the first start's admin password: delete it by hand",
+			"file", h.initialPasswordFile, "err", err)
+	}
 }
 
 // refuseNewPassword names the field and the reason when the new password cannot be used,

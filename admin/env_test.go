@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -37,6 +38,8 @@ type env struct {
 	// onCompare, when set before the requests that need it, runs at every password check:
 	// tests count and hold attempts there rather than guess from timing.
 	onCompare func()
+	// initialPasswordFile is the admin UI's Options.InitialPasswordFile.
+	initialPasswordFile string
 }
 
 const (
@@ -50,13 +53,35 @@ var sharedRenderer = sync.OnceValues(engine.NewRenderer)
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	v := &env{t: t, path: filepath.Join(t.TempDir(), sqlite.FileName),
-		clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))}
+	v := newEmptyEnv(t)
 	v.open()
 	if err := v.ops.SetPassword(context.Background(), testUser, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// newEmptyEnv is an env not yet opened: no database, no operator.
+func newEmptyEnv(t *testing.T) *env {
+	dir := t.TempDir()
+	return &env{t: t, path: filepath.Join(dir, sqlite.FileName), initialPasswordFile: filepath.Join(dir, "initial-admin-password"),
+		clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))}
+}
+
+// newFirstStartEnv is an env as the first start leaves it: the admin account alone, with a
+// generated password, which is also in the initial password file.
+func newFirstStartEnv(t *testing.T) (*env, string) {
+	t.Helper()
+	v := newEmptyEnv(t)
+	v.open()
+	password, created, err := v.ops.EnsureFirstOperator(context.Background())
+	if err != nil || !created {
+		t.Fatalf("the first operator: %v, %v", created, err)
+	}
+	if err := os.WriteFile(v.initialPasswordFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return v, password
 }
 
 // open (re)opens the database and builds everything on it, as a restart would.
@@ -84,7 +109,8 @@ func (v *env) open() {
 	if v.demo, _, err = v.svc.EnsureDemoApp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h, err := admin.New(admin.Options{Service: v.svc, Operators: v.ops, Renderer: r, Now: v.clock.Now})
+	h, err := admin.New(admin.Options{Service: v.svc, Operators: v.ops, Renderer: r, Now: v.clock.Now,
+		InitialPasswordFile: v.initialPasswordFile})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,9 @@ type Operator struct {
 	CreatedAt    time.Time
 	// UpdatedAt is when the password was last set: nothing else about an operator changes.
 	UpdatedAt time.Time
+	// MustChangePassword marks a password that was generated, not chosen: the operator
+	// must choose one before doing anything else in the admin UI.
+	MustChangePassword bool
 }
 
 // Session is a signed-in operator. Its token lives only in the operator's cookie; the store
@@ -33,6 +36,8 @@ type Session struct {
 	TokenHash    []byte
 	OperatorID   int64
 	OperatorName string
+	// MustChangePassword is the operator's: it still has the password it was given.
+	MustChangePassword bool
 	// CSRFToken goes in every form of the session and must come back with it.
 	CSRFToken string
 	CreatedAt time.Time
@@ -45,14 +50,14 @@ type OperatorStore interface {
 	// CreateFirstOperator inserts op, setting its ID, only if there is no operator at all,
 	// atomically; it says whether it did.
 	CreateFirstOperator(ctx context.Context, op *Operator) (bool, error)
-	// SetOperatorPassword creates the operator or replaces its password, and ends every
-	// session it has, in one transaction.
+	// SetOperatorPassword creates the operator or replaces its password, clears its
+	// MustChangePassword, and ends every session it has, in one transaction.
 	SetOperatorPassword(ctx context.Context, name string, hash []byte, at time.Time) error
 	OperatorByName(ctx context.Context, name string) (*Operator, error)
 
 	CreateSession(ctx context.Context, s *Session) error
-	// SessionByTokenHash returns the session, with its operator's name, if it has not
-	// expired by now.
+	// SessionByTokenHash returns the session, with its operator's name and
+	// MustChangePassword, if it has not expired by now.
 	SessionByTokenHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
@@ -156,6 +161,7 @@ func CheckPassword(password string) error {
 }
 
 // SetPassword creates the operator or resets its password, and signs it out everywhere.
+// The password is one a person chose, so the operator need not change it.
 func (o *Operators) SetPassword(ctx context.Context, name, password string) error {
 	if !ValidOperatorName(name) {
 		return ErrOperatorNameInvalid
@@ -172,7 +178,8 @@ func (o *Operators) SetPassword(ctx context.Context, name, password string) erro
 
 // EnsureFirstOperator creates the FirstOperatorName account with a random password when
 // there is no operator at all, and returns the password, which is stored only as its hash.
-// created is false, and the password empty, when an operator already existed.
+// The account must change it at its first sign-in. created is false, and the password
+// empty, when an operator already existed.
 func (o *Operators) EnsureFirstOperator(ctx context.Context) (password string, created bool, err error) {
 	// 15 bytes: 120 bits, 20 characters of base64url.
 	password = base64.RawURLEncoding.EncodeToString(randomToken(15))
@@ -181,7 +188,8 @@ func (o *Operators) EnsureFirstOperator(ctx context.Context) (password string, c
 		return "", false, err
 	}
 	now := o.now().Truncate(time.Millisecond)
-	created, err = o.store.CreateFirstOperator(ctx, &Operator{Name: FirstOperatorName, PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+	created, err = o.store.CreateFirstOperator(ctx, &Operator{Name: FirstOperatorName, PasswordHash: hash,
+		CreatedAt: now, UpdatedAt: now, MustChangePassword: true})
 	if err != nil || !created {
 		return "", false, err
 	}
@@ -227,12 +235,13 @@ func (o *Operators) Login(ctx context.Context, name, password string) (string, *
 	token := base64.RawURLEncoding.EncodeToString(randomToken(32)) // 256 bits
 	now := o.now().Truncate(time.Millisecond)
 	s := &Session{
-		TokenHash:    hashToken(token),
-		OperatorID:   op.ID,
-		OperatorName: op.Name,
-		CSRFToken:    base64.RawURLEncoding.EncodeToString(randomToken(32)),
-		CreatedAt:    now,
-		ExpiresAt:    now.Add(o.lifetime),
+		TokenHash:          hashToken(token),
+		OperatorID:         op.ID,
+		OperatorName:       op.Name,
+		MustChangePassword: op.MustChangePassword,
+		CSRFToken:          base64.RawURLEncoding.EncodeToString(randomToken(32)),
+		CreatedAt:          now,
+		ExpiresAt:          now.Add(o.lifetime),
 	}
 	if err := o.store.CreateSession(ctx, s); err != nil {
 		return "", nil, err
