@@ -11,7 +11,7 @@ import (
 // The sign-in throttle, in memory: it need not survive a restart, and a restart is no help
 // to an attacker who must first wait out the current block.
 //
-// Failures are counted per client IP (per /64 for IPv6) and per pair of account name and
+// Attempts are counted per client IP (per /64 for IPv6) and per pair of account name and
 // IP. Each key may make a few attempts; from the last of those on, every attempt blocks
 // the next for twice as long as the previous one did, from one second up to a quarter of
 // an hour. An hour without an attempt forgets the key. An IP may make more attempts than a
@@ -20,10 +20,11 @@ import (
 // There is no key for an account alone, whatever the address: a block on it is one that
 // anyone anywhere can set off, and renew forever, to keep the owner out. Instead the
 // guessing addresses are slowed, each on its own, and the owner at an address without
-// failures gets in. A ceiling per account that still let a clean address through would
-// only tax the owner's own typing: against many addresses what bounds guessing is bcrypt,
-// the 120-bit first password and the minimum length, and the failures are logged with
-// their account and address for an operator's alerts.
+// failures gets in. A looser ceiling per account that still let a clean address through
+// would have to leave each new address its first attempts, which is all that a guesser
+// with many addresses needs; what bounds that guesser is bcrypt's cost, the 120-bit
+// generated password and the minimum length, and every failure is logged with its account
+// and address for an operator's alerts.
 //
 // Account names are keys whether or not the account exists, so that the throttle does not
 // tell which exist.
