@@ -169,7 +169,8 @@ func (h *Handler) login(c echo.Context) error {
 		return h.renderLogin(c, http.StatusTooManyRequests, f)
 	}
 	token, s, err := h.ops.Login(c.Request().Context(), f.User, c.FormValue("password"))
-	if errors.Is(err, service.ErrBadLogin) { // the throttle counted it when it began
+	if errors.Is(err, service.ErrBadLogin) {
+		try.failed()
 		h.log.Warn("admin sign-in failed", "user", f.User, "ip", ip)
 		f.Error = "login.failed"
 		return h.renderLogin(c, http.StatusUnauthorized, f)
@@ -280,7 +281,8 @@ func (h *Handler) changePassword(c echo.Context) error {
 		return h.renderAccount(c, http.StatusTooManyRequests, f)
 	}
 	err = h.ops.ChangePassword(c.Request().Context(), s, current, next)
-	if errors.Is(err, service.ErrBadLogin) { // the throttle counted it when it began
+	if errors.Is(err, service.ErrBadLogin) {
+		try.failed()
 		h.log.Warn("admin password change with a wrong current password", "user", s.OperatorName, "ip", ip)
 		f.Errors["current"] = "account.wrong_current"
 		return h.renderAccount(c, http.StatusUnprocessableEntity, f)

@@ -112,8 +112,8 @@ func pairKey(ip string, a account) string {
 	return accountKey(a.name) + "@" + strconv.FormatInt(a.passwordSetAt.UnixMilli(), 10) + "|" + ipKey(ip)
 }
 
-// attempt is a password check the throttle let begin. It already counts as a failure: the
-// caller tells it only of a success, or that the password was never judged.
+// attempt is a password check the throttle let begin. It already counts as a failure;
+// the caller tells it how the check ended.
 type attempt struct {
 	t        *throttle
 	ip, pair string // keys
@@ -159,6 +159,20 @@ func (t *throttle) live(key string, now time.Time) *strikes {
 		return nil
 	}
 	return s
+}
+
+// failed counts the wait from now, when the client is told, rather than from when the
+// attempt began: a slow check (bcrypt on a busy machine) must not use the wait up before
+// the answer is even sent. Concurrent attempts were held off from the beginning.
+func (a *attempt) failed() {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	now := a.t.now()
+	for _, key := range []string{a.ip, a.pair} {
+		if s := a.t.records[key]; s != nil && s.last.Before(now) {
+			s.last = now
+		}
+	}
 }
 
 // succeeded clears the pair's record and gives the IP its attempt back.

@@ -5,9 +5,12 @@ import (
 	"time"
 )
 
-// fail begins an attempt and leaves it counted as a failure; a refusal returns its wait.
+// fail begins an attempt and ends it as a failure; a refusal returns its wait.
 func fail(th *throttle, ip, user string) time.Duration {
-	_, wait := th.begin(ip, account{name: user})
+	a, wait := th.begin(ip, account{name: user})
+	if a != nil {
+		a.failed()
+	}
 	return wait
 }
 
@@ -48,6 +51,27 @@ func TestThrottleBackoff(t *testing.T) {
 	}
 	if w := fail(th, ip, user); w != 0 {
 		t.Errorf("the attempt after it: wait %v", w)
+	}
+}
+
+// A wait runs from the answer to the failure, not from the beginning of its check, which
+// may have taken a while; attempts meanwhile were refused from the beginning.
+func TestThrottleWaitsFromTheFailure(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	th := newThrottle(func() time.Time { return now })
+	const ip, user = "198.51.100.1", "alice"
+	for range attemptsPerPair - 1 {
+		fail(th, ip, user)
+	}
+	slow, _ := th.begin(ip, account{name: user}) // uses up the allowance
+	now = now.Add(500 * time.Millisecond)
+	if w := fail(th, ip, user); w != 500*time.Millisecond {
+		t.Errorf("during the check: wait %v, want the rest of the block it set", w)
+	}
+	now = now.Add(3 * time.Second)
+	slow.failed()
+	if w := fail(th, ip, user); w != time.Second {
+		t.Errorf("right after the slow failure: wait %v, want the whole block", w)
 	}
 }
 
