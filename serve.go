@@ -130,9 +130,19 @@ func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *
 	return router
 }
 
-// openService opens the database in the data directory (creating both if missing) and the
-// service on it. renderer may be nil for commands that never draw.
+// openService opens the database in the data directory (creating both if missing, and
+// keeping other users out of the directory) and the service on it. renderer may be nil for
+// commands that never draw.
 func openService(ctx context.Context, cfg Config, renderer service.Renderer, o service.Options) (*service.Service, *sqlite.DB, error) {
+	was, err := secureDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if was != 0 && o.Logger != nil {
+		// Say so: a backup job that read the directory as another user stops working.
+		o.Logger.Warn("the data directory was open to other users: it is now its owner's alone",
+			"dir", cfg.DataDir, "was", fmt.Sprintf("%04o", was), "now", "0700")
+	}
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
 	if err != nil {
 		return nil, nil, err
@@ -162,7 +172,8 @@ func hasCustomerApp(ctx context.Context, svc *service.Service) bool {
 }
 
 // openAdmin prepares the admin UI: on the first start it creates the admin account, whose
-// password is logged this once and stored only as a hash, and the demo page's app.
+// generated password goes to a file in the data directory (never to the log) and is stored
+// only as a hash, and the demo page's app.
 func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite.DB, r service.Renderer, log *slog.Logger) (*admin.Handler, error) {
 	ops, err := service.NewOperators(db, service.OperatorOptions{})
 	if err != nil {
@@ -172,10 +183,18 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite
 	if err != nil {
 		return nil, fmt.Errorf("creating the admin account: %w", err)
 	}
+	passwordFile := initialPasswordPath(cfg)
 	if created {
-		log.Warn("created the account for the admin UI at /admin; its password is shown only this once "+
-			"(change it there, or with `captcha admin passwd -user admin`)",
-			"user", service.FirstOperatorName, "password", password)
+		// The account exists from here on, so a failure leaves no other way in than setting
+		// a password from the command line; say so.
+		if err := writeInitialPassword(passwordFile, password); err != nil {
+			return nil, fmt.Errorf("the admin account was created, but writing its password to %s failed: %w; "+
+				"set one with `captcha admin passwd -user %s`", passwordFile, err, service.FirstOperatorName)
+		}
+		log.Warn("created the account for the admin UI at /admin; its password is in the file named here, "+
+			"readable by this user alone: the first sign-in asks for a new one, and the file goes once it is changed "+
+			"(or set one with `captcha admin passwd -user admin`)",
+			"user", service.FirstOperatorName, "password_file", passwordFile)
 	}
 	demo, created, err := svc.EnsureDemoApp(ctx)
 	if err != nil {
@@ -186,7 +205,8 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite
 	}
 	return admin.New(admin.Options{
 		Service: svc, Operators: ops, Renderer: r, Logger: log,
-		SlowSolve:     time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
-		SecureCookies: cfg.Admin.SecureCookies == SecureCookiesAlways,
+		SlowSolve:           time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		SecureCookies:       cfg.Admin.SecureCookies == SecureCookiesAlways,
+		InitialPasswordFile: passwordFile,
 	})
 }
