@@ -17,7 +17,9 @@ const adminUsage = `usage: captcha admin COMMAND [flags]
 commands:
   passwd -user NAME   set or reset the password of an operator of the admin UI at /admin,
                       creating the account if it does not exist; the password is read from
-                      standard input (one line), and the operator's sessions end
+                      standard input (one line), and the operator's sessions end and its
+                      sign-in blocks are lifted (for admin, the file holding the password
+                      of the first start is removed)
 
 Every command takes -config FILE and -data DIR.`
 
@@ -80,6 +82,17 @@ func runAdminPasswd(ctx context.Context, args []string, stdin io.Reader, stdout,
 		return fmt.Errorf("admin passwd: %w", err)
 	}
 	fmt.Fprintf(stdout, "password set for %s; any session of %s has ended\n", *user, *user)
+	if *user == service.FirstOperatorName {
+		// The password was chosen: the generated one of the first start is no use any more.
+		path := initialPasswordPath(cfg)
+		removed, err := removeInitialPassword(path)
+		if err != nil {
+			return fmt.Errorf("admin passwd: the password is set, but removing %s failed: %w", path, err)
+		}
+		if removed {
+			fmt.Fprintf(stdout, "removed %s, which held the password of the first start\n", path)
+		}
+	}
 	return nil
 }
 

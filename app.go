@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,8 +18,10 @@ import (
 const appUsage = `usage: captcha app COMMAND [flags]
 
 commands:
-  create -name NAME [settings]   register an application; prints its appkey and secret
+  create -name NAME -api nhn|naver [settings]
+                                 register an application; prints its appkey and secret
   list                           list applications
+  set-api APPKEY nhn|naver       switch the API an application answers in
   disable APPKEY                 stop an application's keys from being issued, served or verified
   enable APPKEY                  undo disable
   delete APPKEY                  delete an application with its keys and statistics
@@ -38,6 +41,8 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return runAppCreate(ctx, args, stdout, stderr)
 	case "list":
 		return runAppList(ctx, args, stdout, stderr)
+	case "set-api":
+		return runAppSetAPI(ctx, args, stdout, stderr)
 	case "disable", "enable", "delete":
 		return runAppChange(ctx, name, args, stdout, stderr)
 	case "help":
@@ -66,6 +71,8 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := commandFlags("app create", stderr, &common)
 	d := service.DefaultAppSettings()
 	name := fs.String("name", "", "a name for the application, such as the site it protects (required)")
+	api := fs.String("api", "", "the one API the application answers in: "+apiChoices()+
+		" (required; nhn: the appkey is the only credential, naver: appkey and secret)")
 	charset := fs.String("charset", string(d.Charset), "alnum, digits or hangul")
 	difficulty := fs.String("difficulty", string(d.Difficulty), "easy, normal or hard")
 	lang := fs.String("lang", "", "audio language, en or ko (default en; ko for hangul)")
@@ -81,6 +88,9 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if strings.TrimSpace(*name) == "" {
 		return &usageError{"app create: -name NAME is required"}
 	}
+	if err := checkAPI("app create", "-api", *api); err != nil {
+		return err
+	}
 	d.Charset, d.Difficulty, d.Lang = engine.Charset(*charset), engine.Difficulty(*difficulty), engine.Lang(*lang)
 	if d.Lang == "" {
 		d.Lang = engine.DefaultLang(d.Charset)
@@ -93,15 +103,55 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer done()
-	app, secret, err := svc.CreateApp(ctx, *name, d)
+	app, secret, err := svc.CreateApp(ctx, *name, service.API(*api), d)
 	if errors.Is(err, service.ErrAppNameInvalid) {
 		return &usageError{"app create: " + err.Error()}
 	}
 	if err != nil {
 		return fmt.Errorf("app create: %w", err)
 	}
-	fmt.Fprintf(stdout, "created application %q\nappkey: %s\nsecret: %s\n", app.Name, app.AppKey, secret)
-	fmt.Fprintln(stderr, "The secret is shown only this once: store it now. Naver-style clients send it as X-NCP-APIGW-API-KEY.")
+	fmt.Fprintf(stdout, "created application %q\napi: %s\nappkey: %s\nsecret: %s\n", app.Name, app.API, app.AppKey, secret)
+	warnIfWeak(stderr, app.Settings)
+	switch app.API {
+	case service.Naver:
+		fmt.Fprintln(stderr, "The secret is shown only this once: store it now. Naver-style clients send it as X-NCP-APIGW-API-KEY.")
+	case service.NHN:
+		fmt.Fprintln(stderr, "The appkey is this application's only credential: keep it on your server. Browsers load challenges by the key alone.")
+	}
+	return nil
+}
+
+// warnIfWeak says so when the settings let a bot that answers without reading pass too
+// often: the app is created all the same, since an operator may mean it (a test site).
+func warnIfWeak(stderr io.Writer, s service.AppSettings) {
+	if g := s.BlindGuess(); g.Weak() {
+		fmt.Fprintf(stderr, "warning: weak settings: a bot that answers without reading passes about 1 in %s keys, "+
+			"more often than once in %s; use a longer -length, a larger -charset or fewer -attempts\n",
+			groupThousands(g.OneIn()), groupThousands(service.MaxBlindGuessOneIn))
+	}
+}
+
+// groupThousands writes n with its digits grouped by three: 2,000.
+func groupThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// apiChoices lists the dialects for flag help: "nhn|naver".
+func apiChoices() string { return strings.ReplaceAll(service.APINames(), ", ", "|") }
+
+// checkAPI refuses a dialect this server does not speak with a usage error naming the
+// allowed ones.
+func checkAPI(cmd, what, api string) error {
+	if api == "" {
+		return &usageError{fmt.Sprintf("%s: %s %s is required", cmd, what, apiChoices())}
+	}
+	if service.API(api).Validate() != nil {
+		return &usageError{fmt.Sprintf("%s: %s %q is unknown; the APIs are %s", cmd, what, api, service.APINames())}
+	}
 	return nil
 }
 
@@ -121,37 +171,77 @@ func runAppList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("app list: %w", err)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "APPKEY\tNAME\tENABLED\tCHARSET\tLENGTH\tDIFFICULTY\tSIZE\tLANG\tLIFETIME\tATTEMPTS\tCREATED")
+	fmt.Fprintln(w, "APPKEY\tNAME\tAPI\tENABLED\tCHARSET\tLENGTH\tDIFFICULTY\tSIZE\tLANG\tLIFETIME\tATTEMPTS\tCREATED")
 	for _, a := range apps {
 		s := a.Settings
-		fmt.Fprintf(w, "%s\t%s\t%t\t%s\t%d\t%s\t%dx%d\t%s\t%v\t%d\t%s\n", a.AppKey, a.Name, a.Enabled, s.Charset,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\t%d\t%s\t%dx%d\t%s\t%v\t%d\t%s\n", a.AppKey, a.Name, a.API, a.Enabled, s.Charset,
 			s.Length, s.Difficulty, s.Width, s.Height, s.Lang, s.KeyLifetime, s.MaxAttempts,
 			a.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return w.Flush()
 }
 
+// runAppSetAPI switches an application's dialect: captcha app set-api APPKEY nhn|naver.
+func runAppSetAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var common commonFlags
+	fs := commandFlags("app set-api", stderr, &common)
+	operands, err := parseOperands(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(operands) != 2 {
+		return &usageError{"usage: captcha app set-api APPKEY " + apiChoices() + " [-config FILE] [-data DIR]"}
+	}
+	appKey, api := operands[0], operands[1]
+	if err := checkAPI("app set-api", "the API", api); err != nil {
+		return err
+	}
+	svc, done, err := openAppService(ctx, common)
+	if err != nil {
+		return err
+	}
+	defer done()
+	err = svc.SetAppAPI(ctx, appKey, service.API(api))
+	if errors.Is(err, service.ErrUnknownApp) {
+		return fmt.Errorf("app set-api: no application has the appkey %q (see captcha app list)", appKey)
+	}
+	if err != nil {
+		return fmt.Errorf("app set-api: %w", err)
+	}
+	fmt.Fprintf(stdout, "application %s now answers in the %s API only\n", appKey, api)
+	return nil
+}
+
+// parseOperands parses flags that may come before, between or after the operands, and
+// returns the operands.
+func parseOperands(fs *flag.FlagSet, args []string) ([]string, error) {
+	var operands []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil { // stops at the first operand
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{err.Error()}
+		}
+		if args = fs.Args(); len(args) > 0 {
+			operands, args = append(operands, args[0]), args[1:]
+		}
+	}
+	return operands, nil
+}
+
 // runAppChange runs disable, enable or delete. The appkey may come before or after the flags.
 func runAppChange(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
 	var common commonFlags
 	fs := commandFlags("app "+cmd, stderr, &common)
-	var appKey string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		appKey, args = args[0], args[1:]
+	operands, err := parseOperands(fs, args)
+	if err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err.Error()}
-	}
-	rest := fs.Args()
-	if appKey == "" && len(rest) > 0 {
-		appKey, rest = rest[0], rest[1:]
-	}
-	if appKey == "" || len(rest) > 0 {
+	if len(operands) != 1 {
 		return &usageError{fmt.Sprintf("usage: captcha app %s APPKEY [-config FILE] [-data DIR]", cmd)}
 	}
+	appKey := operands[0]
 	svc, done, err := openAppService(ctx, common)
 	if err != nil {
 		return err

@@ -11,15 +11,22 @@ import (
 // runCLI runs the command line as main does and returns what it printed.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	stdout, _, err := runCLIBoth(t, args...)
+	return stdout, err
+}
+
+// runCLIBoth also returns what went to standard error.
+func runCLIBoth(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
-	return stdout.String(), err
+	return stdout.String(), stderr.String(), err
 }
 
 func TestAppCommands(t *testing.T) {
 	t.Setenv("CAPTCHA_CONFIG", "")
 	data := t.TempDir()
-	out, err := runCLI(t, "app", "create", "-name", "shop", "-attempts", "3", "-lifetime", "2m", "-charset", "hangul", "-data", data)
+	out, err := runCLI(t, "app", "create", "-name", "shop", "-api", "naver", "-attempts", "3", "-lifetime", "2m", "-charset", "hangul", "-data", data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +44,7 @@ func TestAppCommands(t *testing.T) {
 	}
 	list, err := runCLI(t, "app", "list", "-data", data)
 	if err != nil || !strings.Contains(list, appKey) || !strings.Contains(list, "shop") || !strings.Contains(list, "hangul") ||
+		!strings.Contains(list, " API ") || !strings.Contains(list, " naver ") ||
 		!strings.Contains(list, "2m0s") || strings.Contains(list, secret) {
 		t.Fatalf("list: %v\n%s", err, list)
 	}
@@ -48,6 +56,12 @@ func TestAppCommands(t *testing.T) {
 	}
 	if _, err := runCLI(t, "app", "enable", "-data", data, appKey); err != nil {
 		t.Fatalf("enable with the appkey after the flags: %v", err)
+	}
+	if out, err := runCLI(t, "app", "set-api", "-data", data, appKey, "nhn"); err != nil || !strings.Contains(out, "nhn") {
+		t.Fatalf("set-api: %v %q", err, out)
+	}
+	if list, _ := runCLI(t, "app", "list", "-data", data); !strings.Contains(list, " nhn ") || strings.Contains(list, " naver ") {
+		t.Fatalf("list after set-api:\n%s", list)
 	}
 	if _, err := runCLI(t, "app", "delete", appKey, "-data", data); err != nil {
 		t.Fatal(err)
@@ -64,16 +78,66 @@ func TestAppCommandMistakes(t *testing.T) {
 		{"app"},
 		{"app", "frobnicate"},
 		{"app", "create", "-data", data},
-		{"app", "create", "-name", "x", "-attempts", "6", "-data", data},
-		{"app", "create", "-name", "x", "-lifetime", "3h", "-data", data},
-		{"app", "create", "-name", "x", "-charset", "hangul", "-lang", "en", "-data", data},
+		{"app", "create", "-name", "x", "-api", "nhn", "-attempts", "6", "-data", data},
+		{"app", "create", "-name", "x", "-api", "nhn", "-lifetime", "3h", "-data", data},
+		{"app", "create", "-name", "x", "-api", "nhn", "-charset", "hangul", "-lang", "en", "-data", data},
 		{"app", "disable", "-data", data},
 		{"app", "disable", "a", "b", "-data", data},
+		{"app", "set-api", "0123456789abcdef0123456789abcdef", "-data", data},
 	} {
 		_, err := runCLI(t, args...)
 		var u *usageError
 		if !errors.As(err, &u) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+	// The API must be chosen, among the ones there are, and the message names them.
+	for _, args := range [][]string{
+		{"app", "create", "-name", "x", "-data", data},
+		{"app", "create", "-name", "x", "-api", "widget", "-data", data},
+		{"app", "create", "-name", "x", "-api", "NHN", "-data", data},
+		{"app", "set-api", "0123456789abcdef0123456789abcdef", "widget", "-data", data},
+	} {
+		_, err := runCLI(t, args...)
+		var u *usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), "nhn") || !strings.Contains(err.Error(), "naver") ||
+			!strings.Contains(err.Error(), "-api") && !strings.Contains(err.Error(), "API") {
+			t.Errorf("%v: got %v, want a usage error naming nhn and naver", args, err)
+		}
+	}
+	if list, _ := runCLI(t, "app", "list", "-data", data); strings.Count(list, "\n") != 1 {
+		t.Errorf("refused commands made apps:\n%s", list)
+	}
+}
+
+// app create warns, with the odds, about settings that let a blind guess pass more often
+// than once in 100,000 keys, and creates the app all the same.
+func TestAppCreateWarnsAboutWeakSettings(t *testing.T) {
+	t.Setenv("CAPTCHA_CONFIG", "")
+	data := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		odds string // "" for no warning
+	}{
+		{[]string{"-charset", "digits", "-length", "4", "-attempts", "5"}, "about 1 in 2,000 keys"},
+		{[]string{"-charset", "alnum", "-length", "4", "-attempts", "5"}, "about 1 in 56,000 keys"},
+		{[]string{"-charset", "digits", "-length", "5"}, ""}, // exactly once in 100,000
+		{nil, ""},
+	} {
+		args := append([]string{"app", "create", "-name", "shop", "-api", "nhn", "-data", data}, tc.args...)
+		stdout, stderr, err := runCLIBoth(t, args...)
+		if err != nil || !strings.Contains(stdout, "appkey: ") {
+			t.Fatalf("%v: %v %q", tc.args, err, stdout)
+		}
+		warned := strings.Contains(stderr, "weak settings")
+		if warned != (tc.odds != "") || !strings.Contains(stderr, tc.odds) ||
+			warned && !strings.Contains(stderr, "more often than once in 100,000") {
+			t.Errorf("%v: stderr %q, want the odds %q", tc.args, stderr, tc.odds)
+		}
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 2000: "2,000", 100000: "100,000", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := groupThousands(n); got != want {
+			t.Errorf("groupThousands(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -20,7 +20,9 @@ type Config struct {
 	Listen  string `toml:"listen"`
 	DataDir string `toml:"data_dir"`
 	// TrustedProxies are the addresses or CIDR networks of reverse proxies whose
-	// X-Forwarded-For header gives the client's address. Empty: the header is ignored.
+	// X-Forwarded-For header gives the client's address and whose X-Forwarded-Proto header
+	// (or echo's other scheme headers) says whether it came over HTTPS. Empty: the headers
+	// are ignored.
 	TrustedProxies []string `toml:"trusted_proxies"`
 	// RetentionDays is how long verification records are kept for statistics.
 	RetentionDays int           `toml:"retention_days"`
@@ -43,7 +45,17 @@ type AdminConfig struct {
 	// SlowSolveSeconds: solves faster than this are shown as suspiciously fast, which is
 	// how an operator sees scripts; people rarely read and type a challenge in 2 seconds.
 	SlowSolveSeconds float64 `toml:"slow_solve_seconds"`
+	// SecureCookies says when the admin UI's cookies are Secure (sent back only over
+	// HTTPS): SecureCookiesAuto when the request came over HTTPS, by the connection or by
+	// X-Forwarded-Proto from one of TrustedProxies; SecureCookiesAlways always, for a server
+	// behind a TLS proxy, which then need not be trusted for the scheme.
+	SecureCookies string `toml:"secure_cookies"`
 }
+
+const (
+	SecureCookiesAuto   = "auto"
+	SecureCookiesAlways = "always"
+)
 
 // LogConfig says how the server logs.
 type LogConfig struct {
@@ -53,20 +65,25 @@ type LogConfig struct {
 
 // LimitsConfig are the abuse limits: rates per second and bursts. Issuance and verification
 // come from a customer's backend, so they are limited per app; image and sound fetches come
-// from end users' browsers, so they are limited per client IP.
+// from end users' browsers, so they are limited per client IP; calls whose app cannot be
+// identified (unknown appkey, wrong secret) are charged to no app, so per client IP too.
 type LimitsConfig struct {
-	Enabled        bool    `toml:"enabled"`
-	AppIssueRate   float64 `toml:"app_issue_rate"`
-	AppIssueBurst  int     `toml:"app_issue_burst"`
-	AppVerifyRate  float64 `toml:"app_verify_rate"`
-	AppVerifyBurst int     `toml:"app_verify_burst"`
-	IPFetchRate    float64 `toml:"ip_fetch_rate"`
-	IPFetchBurst   int     `toml:"ip_fetch_burst"`
+	Enabled            bool    `toml:"enabled"`
+	AppIssueRate       float64 `toml:"app_issue_rate"`
+	AppIssueBurst      int     `toml:"app_issue_burst"`
+	AppVerifyRate      float64 `toml:"app_verify_rate"`
+	AppVerifyBurst     int     `toml:"app_verify_burst"`
+	IPFetchRate        float64 `toml:"ip_fetch_rate"`
+	IPFetchBurst       int     `toml:"ip_fetch_burst"`
+	IPAuthFailureRate  float64 `toml:"ip_auth_failure_rate"`
+	IPAuthFailureBurst int     `toml:"ip_auth_failure_burst"`
 }
 
 // DefaultConfig is what `go run .` serves with: no file needed. The limits are far above
 // what a busy site sends (a login page at 200 sign-ins a second, a carrier-grade NAT with
-// many users behind one address) and far below what would starve other apps of CPU.
+// many users behind one address) and far below what would starve other apps of CPU. Failed
+// identifications are a mistake or a probe, never a site's traffic: a working integration
+// makes none, so a client gets 30 at once and one a second after that.
 func DefaultConfig() Config {
 	return Config{
 		Listen:         ":8080",
@@ -74,12 +91,13 @@ func DefaultConfig() Config {
 		TrustedProxies: []string{},
 		RetentionDays:  90,
 		Log:            LogConfig{Format: "text", Level: "info"},
-		Admin:          AdminConfig{SlowSolveSeconds: 2},
+		Admin:          AdminConfig{SlowSolveSeconds: 2, SecureCookies: SecureCookiesAuto},
 		Limits: LimitsConfig{
 			Enabled:      true,
 			AppIssueRate: 200, AppIssueBurst: 400,
 			AppVerifyRate: 200, AppVerifyBurst: 400,
 			IPFetchRate: 20, IPFetchBurst: 100,
+			IPAuthFailureRate: 1, IPAuthFailureBurst: 30,
 		},
 	}
 }
@@ -121,7 +139,10 @@ func (c Config) Validate() error {
 	for _, r := range []struct {
 		key   string
 		value float64
-	}{{"limits.app_issue_rate", l.AppIssueRate}, {"limits.app_verify_rate", l.AppVerifyRate}, {"limits.ip_fetch_rate", l.IPFetchRate}} {
+	}{
+		{"limits.app_issue_rate", l.AppIssueRate}, {"limits.app_verify_rate", l.AppVerifyRate},
+		{"limits.ip_fetch_rate", l.IPFetchRate}, {"limits.ip_auth_failure_rate", l.IPAuthFailureRate},
+	} {
 		if !(r.value > 0 && r.value <= maxLimit) { // also false for NaN
 			return &ConfigError{r.key, strconv.FormatFloat(r.value, 'g', -1, 64), fmt.Sprintf("requests per second, above 0 and at most %d", maxLimit)}
 		}
@@ -129,7 +150,10 @@ func (c Config) Validate() error {
 	for _, b := range []struct {
 		key   string
 		value int
-	}{{"limits.app_issue_burst", l.AppIssueBurst}, {"limits.app_verify_burst", l.AppVerifyBurst}, {"limits.ip_fetch_burst", l.IPFetchBurst}} {
+	}{
+		{"limits.app_issue_burst", l.AppIssueBurst}, {"limits.app_verify_burst", l.AppVerifyBurst},
+		{"limits.ip_fetch_burst", l.IPFetchBurst}, {"limits.ip_auth_failure_burst", l.IPAuthFailureBurst},
+	} {
 		if b.value < 1 || b.value > maxLimit {
 			return &ConfigError{b.key, strconv.Itoa(b.value), fmt.Sprintf("1 to %d requests", maxLimit)}
 		}
@@ -140,6 +164,11 @@ func (c Config) Validate() error {
 	if s := c.Admin.SlowSolveSeconds; !(s > 0 && s <= maxSlowSolveSeconds) { // also false for NaN
 		return &ConfigError{"admin.slow_solve_seconds", strconv.FormatFloat(s, 'g', -1, 64),
 			fmt.Sprintf("seconds, above 0 and at most %d", maxSlowSolveSeconds)}
+	}
+	switch c.Admin.SecureCookies {
+	case SecureCookiesAuto, SecureCookiesAlways:
+	default:
+		return &ConfigError{"admin.secure_cookies", c.Admin.SecureCookies, "auto (Secure over HTTPS) or always"}
 	}
 	return nil
 }
@@ -219,7 +248,10 @@ var envVars = []struct {
 	{"CAPTCHA_LIMIT_APP_VERIFY_BURST", "limits.app_verify_burst", intVar(func(c *Config) *int { return &c.Limits.AppVerifyBurst })},
 	{"CAPTCHA_LIMIT_IP_FETCH_RATE", "limits.ip_fetch_rate", floatVar(func(c *Config) *float64 { return &c.Limits.IPFetchRate })},
 	{"CAPTCHA_LIMIT_IP_FETCH_BURST", "limits.ip_fetch_burst", intVar(func(c *Config) *int { return &c.Limits.IPFetchBurst })},
+	{"CAPTCHA_LIMIT_IP_AUTH_FAILURE_RATE", "limits.ip_auth_failure_rate", floatVar(func(c *Config) *float64 { return &c.Limits.IPAuthFailureRate })},
+	{"CAPTCHA_LIMIT_IP_AUTH_FAILURE_BURST", "limits.ip_auth_failure_burst", intVar(func(c *Config) *int { return &c.Limits.IPAuthFailureBurst })},
 	{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "admin.slow_solve_seconds", floatVar(func(c *Config) *float64 { return &c.Admin.SlowSolveSeconds })},
+	{"CAPTCHA_ADMIN_SECURE_COOKIES", "admin.secure_cookies", func(c *Config, v string) error { c.Admin.SecureCookies = v; return nil }},
 	{"CAPTCHA_METRICS_TOKEN", "metrics.token", func(c *Config, v string) error { c.Metrics.Token = v; return nil }},
 }
 

@@ -33,13 +33,16 @@ retention_days = 30
 app_issue_rate = 5.5
 app_issue_burst = 11
 ip_fetch_burst = 3
+ip_auth_failure_burst = 4
 `)
-	cfg, err := loadConfig(path, envOf(map[string]string{"CAPTCHA_LIMIT_IP_FETCH_RATE": "0.5", "CAPTCHA_RETENTION_DAYS": "7"}))
+	cfg, err := loadConfig(path, envOf(map[string]string{"CAPTCHA_LIMIT_IP_FETCH_RATE": "0.5", "CAPTCHA_RETENTION_DAYS": "7",
+		"CAPTCHA_LIMIT_IP_AUTH_FAILURE_RATE": "0.25"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := cfg.Limits
-	if l.AppIssueRate != 5.5 || l.AppIssueBurst != 11 || l.IPFetchBurst != 3 || l.IPFetchRate != 0.5 || cfg.RetentionDays != 7 {
+	if l.AppIssueRate != 5.5 || l.AppIssueBurst != 11 || l.IPFetchBurst != 3 || l.IPFetchRate != 0.5 || cfg.RetentionDays != 7 ||
+		l.IPAuthFailureRate != 0.25 || l.IPAuthFailureBurst != 4 {
 		t.Fatalf("got %+v, retention %d", l, cfg.RetentionDays)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -57,18 +60,27 @@ ip_fetch_burst = 3
 		!strings.Contains(err.Error(), "CAPTCHA_LIMIT_APP_VERIFY_BURST") {
 		t.Errorf("a burst that is no number: %v", err)
 	}
+	if _, err := loadConfig("", envOf(map[string]string{"CAPTCHA_LIMIT_IP_AUTH_FAILURE_BURST": "1.5"})); err == nil ||
+		!strings.Contains(err.Error(), "CAPTCHA_LIMIT_IP_AUTH_FAILURE_BURST") || !strings.Contains(err.Error(), "whole number") {
+		t.Errorf("a burst that is no whole number: %v", err)
+	}
+	if d := DefaultConfig().Limits; d.IPAuthFailureRate != 1 || d.IPAuthFailureBurst != 30 {
+		t.Errorf("the defaults the README states: %+v", d)
+	}
 }
 
 func TestLimitsValidateNamesTheKey(t *testing.T) {
 	for key, mutate := range map[string]func(*Config){
-		"retention_days":          func(c *Config) { c.RetentionDays = 0 },
-		"trusted_proxies":         func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} },
-		"limits.app_issue_rate":   func(c *Config) { c.Limits.AppIssueRate = 0 },
-		"limits.app_verify_rate":  func(c *Config) { c.Limits.AppVerifyRate = math.NaN() },
-		"limits.ip_fetch_rate":    func(c *Config) { c.Limits.IPFetchRate = -1 },
-		"limits.app_issue_burst":  func(c *Config) { c.Limits.AppIssueBurst = 0 },
-		"limits.app_verify_burst": func(c *Config) { c.Limits.AppVerifyBurst = 2_000_000 },
-		"limits.ip_fetch_burst":   func(c *Config) { c.Limits.IPFetchBurst = -5 },
+		"retention_days":               func(c *Config) { c.RetentionDays = 0 },
+		"trusted_proxies":              func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} },
+		"limits.app_issue_rate":        func(c *Config) { c.Limits.AppIssueRate = 0 },
+		"limits.app_verify_rate":       func(c *Config) { c.Limits.AppVerifyRate = math.NaN() },
+		"limits.ip_fetch_rate":         func(c *Config) { c.Limits.IPFetchRate = -1 },
+		"limits.app_issue_burst":       func(c *Config) { c.Limits.AppIssueBurst = 0 },
+		"limits.app_verify_burst":      func(c *Config) { c.Limits.AppVerifyBurst = 2_000_000 },
+		"limits.ip_fetch_burst":        func(c *Config) { c.Limits.IPFetchBurst = -5 },
+		"limits.ip_auth_failure_rate":  func(c *Config) { c.Limits.IPAuthFailureRate = 0 },
+		"limits.ip_auth_failure_burst": func(c *Config) { c.Limits.IPAuthFailureBurst = 0 },
 	} {
 		cfg := DefaultConfig()
 		mutate(&cfg)

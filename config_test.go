@@ -92,6 +92,8 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"slow solve zero", "[admin]\nslow_solve_seconds = 0.0\n", nil, []string{"admin.slow_solve_seconds", "0", "above 0"}},
 		{"slow solve from env", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "61"}, []string{"admin.slow_solve_seconds", "61", "at most 60"}},
 		{"slow solve not a number", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "fast"}, []string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "fast"}},
+		{"secure cookies misspelt", "[admin]\nsecure_cookies = \"yes\"\n", nil, []string{"admin.secure_cookies", "yes", "auto", "always"}},
+		{"secure cookies from env", "", map[string]string{"CAPTCHA_ADMIN_SECURE_COOKIES": "never"}, []string{"admin.secure_cookies", "never"}},
 		{"short metrics token", "[metrics]\ntoken = \"short\"\n", nil, []string{"metrics.token", "at least 16"}},
 		{"metrics token with a space", "", map[string]string{"CAPTCHA_METRICS_TOKEN": "0123456789 abcdefgh"}, []string{"metrics.token", "without spaces"}},
 	}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"captcha/admin"
 	"captcha/engine"
 	"captcha/engine/service"
@@ -50,7 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close() // after the server and housekeeping have stopped, below
 	if !hasCustomerApp(ctx, svc) {
-		log.Warn("no applications yet: create one with `captcha app create -name NAME` (same -data and -config)")
+		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data and -config)")
 	}
 	adminUI, err := openAdmin(ctx, cfg, svc, db, svc.Renderer(), log)
 	if err != nil {
@@ -61,17 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
-	router := web.New(web.Options{
-		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
-		MetricsToken: cfg.Metrics.Token,
-		Limits: web.Limits{
-			Enabled:   cfg.Limits.Enabled,
-			AppIssue:  web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
-			AppVerify: web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
-			IPFetch:   web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
-		},
-	})
-	adminUI.Register(router) // the admin UI at /admin and the demo page at /, beside the APIs
+	router := newRouter(cfg, svc, metrics, adminUI, log)
 	srv := &http.Server{
 		Handler:           router,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -115,11 +107,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// openService opens the database in the data directory (creating both if missing) and the
-// service on it. With draw, the service draws in the style of the database's server
-// secret, so every process on one database draws a key alike; commands that never draw
-// skip loading fonts and voices.
+// newRouter is everything the server answers over HTTP, on one echo router: both API
+// dialects, health and metrics (web), and the admin UI with the demo page (admin), which
+// thereby share web's notion of the client's address and scheme.
+func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *admin.Handler, log *slog.Logger) *echo.Echo {
+	router := web.New(web.Options{
+		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
+		MetricsToken: cfg.Metrics.Token,
+		Limits: web.Limits{
+			Enabled:       cfg.Limits.Enabled,
+			AppIssue:      web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
+			AppVerify:     web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
+			IPFetch:       web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
+			IPAuthFailure: web.Rate{PerSecond: cfg.Limits.IPAuthFailureRate, Burst: cfg.Limits.IPAuthFailureBurst},
+		},
+	})
+	adminUI.Register(router)
+	return router
+}
+
+// openService opens the database in the data directory (creating both if missing, and
+// keeping other users out of the directory) and the service on it. With draw, the service
+// draws in the style of the database's server secret, so every process on one database
+// draws a key alike; commands that never draw skip loading fonts and voices.
 func openService(ctx context.Context, cfg Config, draw bool, o service.Options) (*service.Service, *sqlite.DB, error) {
+	was, err := secureDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if was != 0 && o.Logger != nil {
+		// Say so: a backup job that read the directory as another user stops working.
+		o.Logger.Warn("the data directory was open to other users: it is now its owner's alone",
+			"dir", cfg.DataDir, "was", fmt.Sprintf("%04o", was), "now", "0700")
+	}
 	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
 	if err != nil {
 		return nil, nil, err
@@ -170,7 +190,8 @@ func hasCustomerApp(ctx context.Context, svc *service.Service) bool {
 }
 
 // openAdmin prepares the admin UI: on the first start it creates the admin account, whose
-// password is logged this once and stored only as a hash, and the demo page's app.
+// generated password goes to a file in the data directory (never to the log) and is stored
+// only as a hash, and the demo page's app.
 func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite.DB, r service.Renderer, log *slog.Logger) (*admin.Handler, error) {
 	ops, err := service.NewOperators(db, service.OperatorOptions{})
 	if err != nil {
@@ -180,10 +201,18 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite
 	if err != nil {
 		return nil, fmt.Errorf("creating the admin account: %w", err)
 	}
+	passwordFile := initialPasswordPath(cfg)
 	if created {
-		log.Warn("created the account for the admin UI at /admin; its password is shown only this once "+
-			"(change it there, or with `captcha admin passwd -user admin`)",
-			"user", service.FirstOperatorName, "password", password)
+		// The account exists from here on, so a failure leaves no other way in than setting
+		// a password from the command line; say so.
+		if err := writeInitialPassword(passwordFile, password); err != nil {
+			return nil, fmt.Errorf("the admin account was created, but writing its password to %s failed: %w; "+
+				"set one with `captcha admin passwd -user %s`", passwordFile, err, service.FirstOperatorName)
+		}
+		log.Warn("created the account for the admin UI at /admin; its password is in the file named here, "+
+			"readable by this user alone: the first sign-in asks for a new one, and the file goes once it is changed "+
+			"(or set one with `captcha admin passwd -user admin`)",
+			"user", service.FirstOperatorName, "password_file", passwordFile)
 	}
 	demo, created, err := svc.EnsureDemoApp(ctx)
 	if err != nil {
@@ -194,6 +223,8 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite
 	}
 	return admin.New(admin.Options{
 		Service: svc, Operators: ops, Renderer: r, Logger: log,
-		SlowSolve: time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		SlowSolve:           time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		SecureCookies:       cfg.Admin.SecureCookies == SecureCookiesAlways,
+		InitialPasswordFile: passwordFile,
 	})
 }

@@ -2,9 +2,12 @@ package admin_test
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,13 +78,13 @@ func TestEveryAdminRouteNeedsASession(t *testing.T) {
 func TestFormsNeedTheCSRFToken(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, secret, err := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, secret, err := v.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cookies, token := v.session()
 	_, other := v.session() // another session's token is no good either
-	form := url.Values{"name": {"renamed"}, "charset": {"digits"}, "length": {"4"}, "difficulty": {"easy"},
+	form := url.Values{"name": {"renamed"}, "api": {"nhn"}, "charset": {"digits"}, "length": {"4"}, "difficulty": {"easy"},
 		"width": {"200"}, "height": {"60"}, "lang": {"en"}, "lifetime": {"60"}, "attempts": {"2"},
 		"enabled": {"0"}, "current": {testPassword}, "password": {"a new password"}, "again": {"a new password"}}
 	var posts int
@@ -108,10 +111,10 @@ func TestFormsNeedTheCSRFToken(t *testing.T) {
 		t.Fatalf("only %d form routes", posts)
 	}
 	got, err := v.svc.AppByID(ctx, app.ID)
-	if err != nil || got.Name != "shop" || !got.Enabled || got.Settings != app.Settings {
+	if err != nil || got.Name != "shop" || got.API != service.Naver || !got.Enabled || got.Settings != app.Settings {
 		t.Errorf("the app changed: %+v, %v", got, err)
 	}
-	if _, err := v.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+	if _, err := v.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil {
 		t.Errorf("the secret changed: %v", err)
 	}
 	if rec := v.do(http.MethodGet, "/admin", nil, cookies, nil); rec.Code != http.StatusOK {
@@ -208,16 +211,14 @@ func TestSignInGoesBackOnlyToAdminPages(t *testing.T) {
 }
 
 func TestSignInIsThrottled(t *testing.T) {
-	t.Run("per account", func(t *testing.T) {
+	t.Run("per account and address", func(t *testing.T) {
 		v := newEnv(t)
-		// Five free failures, from five addresses.
-		for i := range 5 {
-			if rec := v.tryLogin(testUser, "wrong password", "198.51.100."+strconv.Itoa(i)); rec.Code != http.StatusUnauthorized {
-				t.Fatalf("failure %d: %d", i, rec.Code)
+		for i := range 5 { // five attempts, the fifth blocking for a second
+			if rec := v.tryLogin(testUser, "wrong password", "198.51.100.1"); rec.Code != http.StatusUnauthorized {
+				t.Fatalf("failure %d: %d", i+1, rec.Code)
 			}
 		}
-		v.tryLogin(testUser, "wrong password", "198.51.100.9") // the sixth blocks for a second
-		rec := v.tryLogin(testUser, testPassword, "203.0.113.1")
+		rec := v.tryLogin(testUser, testPassword, "198.51.100.1")
 		if rec.Code != http.StatusTooManyRequests || cookieNamed(rec, "captcha_admin") != nil {
 			t.Fatalf("the right password while blocked: %d", rec.Code)
 		}
@@ -225,33 +226,36 @@ func TestSignInIsThrottled(t *testing.T) {
 			t.Error("the page does not say why")
 		}
 		v.clock.Advance(time.Second)
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusSeeOther {
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusSeeOther {
 			t.Fatalf("after the block: %d", rec.Code)
 		}
-		// A success clears the account: the next failure is free again.
-		v.tryLogin(testUser, "wrong password", "203.0.113.1")
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusSeeOther {
-			t.Errorf("after a success and one failure: %d", rec.Code)
+		// A success clears the account at that address: the allowance is whole again.
+		for range 4 {
+			v.tryLogin(testUser, "wrong password", "198.51.100.1")
+		}
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusSeeOther {
+			t.Errorf("after a success and four failures: %d", rec.Code)
 		}
 	})
 	t.Run("blocks double", func(t *testing.T) {
 		v := newEnv(t)
-		for range 7 { // blocks of 1 s then 2 s
+		for range 5 { // the fifth blocks for 1 s
 			v.tryLogin(testUser, "wrong password", "198.51.100.1")
-			v.clock.Advance(time.Second)
 		}
-		// The seventh failure blocked for 2 s, of which one has passed.
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusTooManyRequests {
+		v.clock.Advance(time.Second)
+		v.tryLogin(testUser, "wrong password", "198.51.100.1") // the sixth, for 2 s
+		v.clock.Advance(time.Second)
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusTooManyRequests {
 			t.Errorf("1 s into a 2 s block: %d", rec.Code)
 		}
 		v.clock.Advance(time.Second)
-		if rec := v.tryLogin(testUser, testPassword, "203.0.113.1"); rec.Code != http.StatusSeeOther {
+		if rec := v.tryLogin(testUser, testPassword, "198.51.100.1"); rec.Code != http.StatusSeeOther {
 			t.Errorf("after it: %d", rec.Code)
 		}
 	})
 	t.Run("per IP", func(t *testing.T) {
 		v := newEnv(t)
-		for i := range 11 { // ten free failures, on ten accounts that do not exist
+		for i := range 10 { // ten attempts, on ten accounts that do not exist; the tenth blocks
 			v.tryLogin("guess"+strconv.Itoa(i), "wrong password", "198.51.100.7")
 		}
 		if rec := v.tryLogin(testUser, testPassword, "198.51.100.7"); rec.Code != http.StatusTooManyRequests {
@@ -261,6 +265,96 @@ func TestSignInIsThrottled(t *testing.T) {
 			t.Errorf("another address: %d", rec.Code)
 		}
 	})
+}
+
+// A burst of wrong passwords cannot outrun the throttle: each attempt counts when it begins,
+// so of 50 at once for one account from one address only the allowed five reach the
+// password check and the rest are refused. The check holds every attempt that reaches it
+// until the whole burst has either arrived there or been answered, so nothing here depends
+// on how fast bcrypt is.
+// Nobody can lock an operator out by guessing: failures slow the addresses they come from,
+// and the owner signing in from an address without failures gets in at once, however many
+// other addresses have failed on the account.
+func TestGuessingDoesNotLockTheOwnerOut(t *testing.T) {
+	v := newEnv(t)
+	const attacker = "198.51.100.66"
+	for range 30 {
+		v.tryLogin(testUser, "wrong password", attacker)
+		v.clock.Advance(time.Second)
+	}
+	for i := range 20 { // a botnet: each address a few guesses
+		for range 6 {
+			v.tryLogin(testUser, "wrong password", "203.0.113."+strconv.Itoa(i+1))
+		}
+	}
+	if rec := v.tryLogin(testUser, testPassword, attacker); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("the attacker's address, even with the password: %d, want 429", rec.Code)
+	}
+	rec := v.tryLogin(testUser, testPassword, "192.0.2.1")
+	if rec.Code != http.StatusSeeOther || cookieNamed(rec, "captcha_admin") == nil {
+		t.Errorf("the owner from a clean address: %d, want a session", rec.Code)
+	}
+	// The block renews with every failure that ends one, but only at the attacker's address.
+	v.clock.Advance(maxWait)
+	v.tryLogin(testUser, "wrong password", attacker)
+	if rec := v.tryLogin(testUser, testPassword, "192.0.2.1"); rec.Code != http.StatusSeeOther {
+		t.Errorf("the owner again, after the attacker's next guess: %d", rec.Code)
+	}
+}
+
+// maxWait is the longest block: 15 minutes.
+const maxWait = 15 * time.Minute
+
+func TestSignInBurstIsThrottled(t *testing.T) {
+	v := newEnv(t)
+	const burst, allowed = 50, 5
+	type form struct {
+		cookie *http.Cookie
+		token  string
+	}
+	forms := make([]form, burst)
+	for i := range forms {
+		forms[i].cookie, forms[i].token = v.loginForm()
+	}
+	arrived, release := make(chan struct{}, burst), make(chan struct{})
+	v.onCompare = func() {
+		arrived <- struct{}{}
+		<-release
+	}
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	codes := make(chan int, burst)
+	for _, f := range forms {
+		go func() { codes <- v.postLogin(f.cookie, f.token, testUser, "wrong password", "198.51.100.1").Code }()
+	}
+	var reached, refused int
+	for reached+refused < burst {
+		select {
+		case <-arrived:
+			reached++
+		case code := <-codes: // only a refusal can answer while the checks are held
+			refused++
+			if code != http.StatusTooManyRequests {
+				t.Errorf("an attempt answered %d before any password was checked", code)
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("after a minute, %d attempts reached the password check and %d were refused", reached, refused)
+		}
+	}
+	close(release)
+	released = true
+	for range reached {
+		if code := <-codes; code != http.StatusUnauthorized {
+			t.Errorf("a wrong password answered %d", code)
+		}
+	}
+	if reached > allowed {
+		t.Errorf("%d of %d concurrent attempts reached the password check; the throttle allows %d", reached, burst, allowed)
+	}
 }
 
 func TestSessionsSurviveARestart(t *testing.T) {
@@ -318,6 +412,95 @@ func TestChangePassword(t *testing.T) {
 	}
 	if rec := v.tryLogin(testUser, "a new password", "192.0.2.1"); rec.Code != http.StatusSeeOther {
 		t.Errorf("the new password: %d", rec.Code)
+	}
+}
+
+// The current password on the account page is checked through the sign-in throttle, so a
+// session left open somewhere cannot be used to guess it at bcrypt's speed, and failures
+// there slow the sign-in form at that address too.
+func TestChangePasswordIsThrottled(t *testing.T) {
+	v := newEnv(t)
+	cookies, token := v.session() // from 192.0.2.1, as every request of v.do
+	checks := 0
+	v.onCompare = func() { checks++ }
+	change := func(current string) *httptest.ResponseRecorder {
+		return v.do(http.MethodPost, "/admin/account", url.Values{"csrf": {token}, "current": {current},
+			"password": {"a new password"}, "again": {"a new password"}}, cookies, nil)
+	}
+	for i := range 8 {
+		rec := change("not it at all")
+		switch {
+		case i < 5 && rec.Code != http.StatusUnprocessableEntity:
+			t.Errorf("wrong current password %d: %d", i+1, rec.Code)
+		case i >= 5 && (rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "Too many wrong passwords")):
+			t.Errorf("wrong current password %d, past the allowance: %d", i+1, rec.Code)
+		}
+	}
+	if checks != 5 {
+		t.Errorf("%d current passwords were checked, want the allowance of 5", checks)
+	}
+	if rec := change(testPassword); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("the right current password while blocked: %d", rec.Code)
+	}
+	if rec := v.tryLogin(testUser, testPassword, "192.0.2.1"); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("signing in from the same address while blocked: %d", rec.Code)
+	}
+	v.clock.Advance(time.Second)
+	if rec := change(testPassword); rec.Code != http.StatusSeeOther {
+		t.Errorf("the right current password after the block: %d", rec.Code)
+	}
+}
+
+// The first start's generated password has been in a file: until the admin account has
+// chosen its own, every admin route but the account page, its form and signing out leads
+// to the account page, and does nothing. Choosing one removes the file.
+func TestFirstSignInMustChooseAPassword(t *testing.T) {
+	v, generated := newFirstStartEnv(t)
+	rec := v.tryLogin(service.FirstOperatorName, generated, "192.0.2.1")
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/account" {
+		t.Fatalf("signing in with the generated password: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	cookies := []*http.Cookie{cookieNamed(rec, "captcha_admin")}
+	page := v.do(http.MethodGet, "/admin/account", nil, cookies, nil)
+	m := csrfInput.FindStringSubmatch(page.Body.String())
+	if page.Code != http.StatusOK || m == nil || !strings.Contains(page.Body.String(), "Choose your own") {
+		t.Fatalf("the account page: %d, no notice or no form", page.Code)
+	}
+	token := m[1]
+	allowed := []string{"GET /admin/account", "POST /admin/account", "POST /admin/logout"}
+	var checked int
+	for _, r := range v.e.Routes() {
+		id := r.Method + " " + r.Path
+		if !strings.HasPrefix(r.Path, "/admin") || strings.HasPrefix(r.Path, "/admin/login") || slices.Contains(allowed, id) {
+			continue
+		}
+		checked++
+		rec := v.do(r.Method, concrete(r.Path, v.demo.ID), url.Values{"csrf": {token}, "name": {"renamed"}}, cookies, nil)
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/account" {
+			t.Errorf("%s before choosing a password: %d to %q", id, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	if checked < len(adminPages)+6 {
+		t.Fatalf("only %d routes checked", checked)
+	}
+	if demo, err := v.svc.AppByID(context.Background(), v.demo.ID); err != nil || !demo.Enabled || demo.Name != v.demo.Name {
+		t.Errorf("the demo app changed: %+v, %v", demo, err)
+	}
+
+	rec = v.do(http.MethodPost, "/admin/account", url.Values{"csrf": {token}, "current": {generated},
+		"password": {"one I chose myself"}, "again": {"one I chose myself"}}, cookies, nil)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("choosing a password: %d", rec.Code)
+	}
+	if _, err := os.Stat(v.initialPasswordFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the initial password file after the change: %v", err)
+	}
+	rec = v.tryLogin(service.FirstOperatorName, "one I chose myself", "192.0.2.1")
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/apps" {
+		t.Fatalf("signing in with the chosen password: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := v.do(http.MethodGet, "/admin", nil, []*http.Cookie{cookieNamed(rec, "captcha_admin")}, nil); rec.Code != http.StatusOK {
+		t.Errorf("the dashboard after choosing a password: %d", rec.Code)
 	}
 }
 

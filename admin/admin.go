@@ -10,9 +10,10 @@
 // are SVG drawn on the server. Text comes from a Korean and an English catalog.
 //
 // Access: operators sign in with a password (bcrypt); the session lives in the database and
-// in an HttpOnly, SameSite=Strict cookie; every form carries the session's CSRF token; failed
-// sign-ins are throttled per IP and per account. Every /admin route but the sign-in page
-// redirects an anonymous browser to it (pages) or answers 401 (everything else).
+// in an HttpOnly, SameSite=Strict cookie; every form carries the session's CSRF token;
+// password checks are throttled per IP and per account at each IP. Every /admin route but
+// the sign-in page redirects an anonymous browser to it (pages) or answers 401 (everything
+// else).
 package admin
 
 import (
@@ -42,6 +43,14 @@ type Options struct {
 	SlowSolve time.Duration
 	// Now is the clock of the sign-in throttle and the demo's limit; time.Now when nil.
 	Now func() time.Time
+	// SecureCookies makes every cookie Secure, for a server that browsers reach over HTTPS
+	// through a proxy it does not trust for the scheme. Otherwise a cookie is Secure when
+	// the request came over HTTPS as c.Scheme() tells it, which believes X-Forwarded-Proto
+	// only from the router's trusted proxies (see web.Options.TrustedProxies).
+	SecureCookies bool
+	// InitialPasswordFile holds the generated password of the FirstOperatorName account
+	// until that account changes it here, which removes the file; empty when there is none.
+	InitialPasswordFile string
 }
 
 // DefaultSlowSolve: people rarely read and type a challenge in under two seconds.
@@ -55,6 +64,10 @@ type Handler struct {
 	log       *slog.Logger
 	slowSolve time.Duration
 	now       func() time.Time
+	// alwaysSecure: Options.SecureCookies.
+	alwaysSecure bool
+	// initialPasswordFile: see Options.
+	initialPasswordFile string
 
 	pages    map[string]*template.Template
 	catalogs map[string]catalog
@@ -72,13 +85,16 @@ func New(o Options) (*Handler, error) {
 		return nil, errors.New("admin: Service and Operators are required")
 	}
 	h := &Handler{
-		svc:        o.Service,
-		ops:        o.Operators,
-		renderer:   o.Renderer,
-		log:        o.Logger,
-		slowSolve:  o.SlowSolve,
-		now:        o.Now,
-		pageRoutes: map[string]bool{},
+		svc:          o.Service,
+		ops:          o.Operators,
+		renderer:     o.Renderer,
+		log:          o.Logger,
+		slowSolve:    o.SlowSolve,
+		now:          o.Now,
+		alwaysSecure: o.SecureCookies,
+		pageRoutes:   map[string]bool{},
+
+		initialPasswordFile: o.InitialPasswordFile,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -127,21 +143,21 @@ func (h *Handler) Register(e *echo.Echo) {
 	h.page(e, "/admin/apps/:id/stats", h.appStats)
 	h.action(e, http.MethodGet, "/admin/preview/image", h.previewImage)
 	h.action(e, http.MethodGet, "/admin/preview/audio", h.previewAudio)
-	h.page(e, "/admin/account", h.accountPage)
-	h.action(e, http.MethodPost, "/admin/account", h.changePassword)
+	h.page(e, accountPath, h.accountPage)
+	h.action(e, http.MethodPost, accountPath, h.changePassword)
 	h.action(e, http.MethodPost, "/admin/logout", h.logout)
 }
 
-// page registers a GET page that needs a session.
+// page registers a GET page that needs a session, of an operator with a chosen password.
 func (h *Handler) page(e *echo.Echo, path string, fn echo.HandlerFunc) {
 	h.pageRoutes[path] = true
-	e.GET(path, h.handle(fn), securityHeaders, h.requireSession)
+	e.GET(path, h.handle(fn), securityHeaders, h.requireSession, h.requireChosenPassword)
 }
 
 // action registers anything else that needs a session: form posts, which also need the
 // session's CSRF token, and the preview's images and sounds.
 func (h *Handler) action(e *echo.Echo, method, path string, fn echo.HandlerFunc) {
-	e.Add(method, path, h.handle(fn), securityHeaders, h.requireSession, h.checkCSRF)
+	e.Add(method, path, h.handle(fn), securityHeaders, h.requireSession, h.checkCSRF, h.requireChosenPassword)
 }
 
 // csp allows only this server's own files: no inline script or style, no plugin, no frame.

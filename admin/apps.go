@@ -43,6 +43,7 @@ func flash(code string) string {
 // appForm is the settings form as typed, so that a refused value is shown back as it was.
 type appForm struct {
 	Name                                      string
+	API                                       string // empty on a new app's form: the operator chooses
 	Charset, Difficulty, Lang                 string
 	Length, Width, Height, Lifetime, Attempts string
 	Errors                                    map[string]string // field → message, translated
@@ -51,7 +52,7 @@ type appForm struct {
 func formOf(app *service.App) *appForm {
 	s := app.Settings
 	return &appForm{
-		Name: app.Name, Charset: string(s.Charset), Difficulty: string(s.Difficulty), Lang: string(s.Lang),
+		Name: app.Name, API: string(app.API), Charset: string(s.Charset), Difficulty: string(s.Difficulty), Lang: string(s.Lang),
 		Length: strconv.Itoa(s.Length), Width: strconv.Itoa(s.Width), Height: strconv.Itoa(s.Height),
 		Lifetime: strconv.Itoa(int(s.KeyLifetime / time.Second)), Attempts: strconv.Itoa(s.MaxAttempts),
 		Errors: map[string]string{},
@@ -61,7 +62,7 @@ func formOf(app *service.App) *appForm {
 func readForm(c echo.Context) *appForm {
 	v := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
 	return &appForm{
-		Name: v("name"), Charset: v("charset"), Difficulty: v("difficulty"), Lang: v("lang"),
+		Name: v("name"), API: v("api"), Charset: v("charset"), Difficulty: v("difficulty"), Lang: v("lang"),
 		Length: v("length"), Width: v("width"), Height: v("height"), Lifetime: v("lifetime"), Attempts: v("attempts"),
 		Errors: map[string]string{},
 	}
@@ -102,25 +103,26 @@ func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 // false for any other error, which the caller returns as a failure.
 func (f *appForm) refused(err error, settings service.AppSettings, l catalog) bool {
 	var fe *engine.FieldError
-	switch {
-	case errors.Is(err, service.ErrAppNameInvalid):
+	if !errors.Is(err, service.ErrAppNameInvalid) && !errors.As(err, &fe) {
+		return false
+	}
+	if errors.Is(err, service.ErrAppNameInvalid) {
 		f.Errors["name"] = l.T("form.bad_name")
-		// The name is checked first: show a settings error at the same time, if any.
-		if errors.As(settings.Validate(), &fe) {
+	}
+	// The service stops at the first refused value: show the others' reasons at once.
+	for _, e := range []error{err, service.API(f.API).Validate(), settings.Validate()} {
+		if errors.As(e, &fe) && f.Errors[fe.Field] == "" {
 			f.Errors[fe.Field] = l.T("form.invalid", fe.Allowed)
 		}
-		return true
-	case errors.As(err, &fe):
-		f.Errors[fe.Field] = l.T("form.invalid", fe.Allowed)
-		return true
 	}
-	return false
+	return true
 }
 
 // appPage is the edit (or create) page.
 type appPage struct {
 	App      *service.App // nil when creating
 	Form     *appForm
+	Weak     *weakSettings // the form's settings let blind guesses pass too often
 	Choices  choices
 	Examples []example
 	Message  string
@@ -128,6 +130,7 @@ type appPage struct {
 }
 
 type choices struct {
+	APIs                                           []service.API
 	Charsets, Difficulties, Langs                  []string
 	MinLength, MaxLength, MinWidth, MaxWidth       int
 	MinHeight, MaxHeight, MinLifetime, MaxLifetime int
@@ -136,6 +139,7 @@ type choices struct {
 
 func formChoices() choices {
 	return choices{
+		APIs:         service.APIs(),
 		Charsets:     engine.CharsetNames(),
 		Difficulties: []string{string(engine.Easy), string(engine.Normal), string(engine.Hard)},
 		Langs:        []string{string(engine.English), string(engine.Korean)},
@@ -145,6 +149,22 @@ func formChoices() choices {
 		MinLifetime: int(service.MinKeyLifetime / time.Second), MaxLifetime: int(service.MaxKeyLifetime / time.Second),
 		MaxAttempts: service.MaxAttemptsLimit,
 	}
+}
+
+// weakSettings is what the warning about weak settings says: a blind guess passes about
+// once in OneIn keys, more often than the once in Limit allowed.
+type weakSettings struct{ OneIn, Limit int64 }
+
+// weakGuess warns about settings that let a blind guess pass too often; nil for others, and
+// for settings that do not validate, whose fields say what is wrong with them.
+func weakGuess(s service.AppSettings) *weakSettings {
+	if s.Validate() != nil {
+		return nil
+	}
+	if g := s.BlindGuess(); g.Weak() {
+		return &weakSettings{OneIn: g.OneIn(), Limit: service.MaxBlindGuessOneIn}
+	}
+	return nil
 }
 
 func (h *Handler) appNew(c echo.Context) error {
@@ -158,18 +178,22 @@ func (h *Handler) appCreate(c echo.Context) error {
 	form := readForm(c)
 	settings, ok := form.settings(l)
 	if ok {
-		app, secret, err := h.svc.CreateApp(c.Request().Context(), form.Name, settings)
+		app, secret, err := h.svc.CreateApp(c.Request().Context(), form.Name, service.API(form.API), settings)
 		if err == nil {
 			h.log.Info("app created", "user", sessionOf(c).OperatorName, "app", app.ID, "name", app.Name)
 			return h.render(c, http.StatusOK, "secret", &pageData{Title: "secret.created_title", Nav: "apps",
-				Data: &secretPage{App: app, Secret: secret, Created: true}})
+				Data: &secretPage{App: app, Secret: secret, Created: true, Weak: weakGuess(app.Settings)}})
 		}
 		if !form.refused(err, settings, l) {
 			return err
 		}
 	}
+	var weak *weakSettings
+	if ok {
+		weak = weakGuess(settings)
+	}
 	return h.render(c, http.StatusUnprocessableEntity, "app", &pageData{Title: "app.new_title", Nav: "apps",
-		Data: &appPage{Form: form, Choices: formChoices()}})
+		Data: &appPage{Form: form, Choices: formChoices(), Weak: weak}})
 }
 
 // appID reads the :id of the path; anything but a positive number is no app.
@@ -194,12 +218,12 @@ func (h *Handler) appEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderApp(c, http.StatusOK, app, formOf(app), flash(c.QueryParam("msg")))
+	return h.renderApp(c, http.StatusOK, app, formOf(app), weakGuess(app.Settings), flash(c.QueryParam("msg")))
 }
 
-func (h *Handler) renderApp(c echo.Context, status int, app *service.App, form *appForm, msg string) error {
+func (h *Handler) renderApp(c echo.Context, status int, app *service.App, form *appForm, weak *weakSettings, msg string) error {
 	return h.render(c, status, "app", &pageData{Title: "app.edit_title", Nav: "apps", Data: &appPage{
-		App: app, Form: form, Choices: formChoices(), Examples: examplesFor(c, app), Message: msg,
+		App: app, Form: form, Weak: weak, Choices: formChoices(), Examples: examplesFor(c, app), Message: msg,
 		IsDemo: app.Name == service.DemoAppName,
 	}})
 }
@@ -213,7 +237,7 @@ func (h *Handler) appSave(c echo.Context) error {
 	form := readForm(c)
 	settings, ok := form.settings(l)
 	if ok {
-		_, err := h.svc.UpdateApp(c.Request().Context(), app.ID, form.Name, settings)
+		_, err := h.svc.UpdateApp(c.Request().Context(), app.ID, form.Name, service.API(form.API), settings)
 		if err == nil {
 			h.log.Info("app updated", "user", sessionOf(c).OperatorName, "app", app.ID)
 			return c.Redirect(http.StatusSeeOther, "/admin/apps/"+strconv.FormatInt(app.ID, 10)+"?msg=saved")
@@ -222,7 +246,11 @@ func (h *Handler) appSave(c echo.Context) error {
 			return err
 		}
 	}
-	return h.renderApp(c, http.StatusUnprocessableEntity, app, form, "")
+	var weak *weakSettings
+	if ok {
+		weak = weakGuess(settings)
+	}
+	return h.renderApp(c, http.StatusUnprocessableEntity, app, form, weak, "")
 }
 
 func (h *Handler) appSetEnabled(c echo.Context) error {
@@ -281,6 +309,7 @@ type secretPage struct {
 	App     *service.App
 	Secret  string
 	Created bool
+	Weak    *weakSettings // after a creation with weak settings
 }
 
 func (h *Handler) appRotateSecret(c echo.Context) error {
@@ -308,27 +337,45 @@ type exampleStep struct {
 	Code string
 }
 
-// examplesFor fills this server's address and the app's appkey into the calls of both
-// dialects. KEY, ANSWER and SECRET stay placeholders: the secret is never kept.
+// examplesFor fills this server's address and the app's appkey into the calls of the one
+// dialect the app answers in. KEY, ANSWER and SECRET stay placeholders: the secret is never
+// kept.
 func examplesFor(c echo.Context, app *service.App) []example {
-	base := c.Scheme() + "://" + c.Request().Host
-	k := app.AppKey
-	return []example{
-		{Title: "examples.nhn", Steps: []exampleStep{
-			{"examples.issue", "curl -X POST '" + base + "/captcha/v1.0/appkeys/" + k + "/keys'"},
-			{"examples.show", `<img src="` + base + `/captcha/v1.0/keys/KEY/img" alt="CAPTCHA">` + "\n" +
-				`<audio src="` + base + `/captcha/v1.0/keys/KEY/sound" controls></audio>`},
-			{"examples.verify", "curl '" + base + "/captcha/v1.0/appkeys/" + k + "/keys/KEY/verification?answer=ANSWER'"},
-		}},
-		{Title: "examples.naver", Steps: []exampleStep{
-			{"examples.issue", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
-				base + "/captcha/v1/nkey?code=0'"},
-			{"examples.show", `<img src="` + base + `/captcha-bin/v1/ncaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=` + k + `" alt="CAPTCHA">`},
-			{"examples.verify", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
-				base + "/captcha/v1/nkey?code=1&key=KEY&value=ANSWER'"},
-			{"examples.voice", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
-				base + "/scaptcha/v1/skey?code=0'\n" +
-				base + "/scaptcha-bin/v1/scaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=" + k},
-		}},
+	write, ok := exampleWriters[app.API]
+	if !ok {
+		return nil
 	}
+	return []example{write(c.Scheme()+"://"+c.Request().Host, app.AppKey)}
+}
+
+// exampleWriters write each dialect's calls for a server's base URL and an appkey.
+var exampleWriters = map[service.API]func(base, appKey string) example{
+	service.NHN:   nhnExample,
+	service.Naver: naverExample,
+}
+
+// nhnExample's browser snippet loads the challenge by the key alone: an NHN app's appkey is
+// its only credential, so it stays on the customer's server.
+func nhnExample(base, k string) example {
+	return example{Title: "examples.nhn", Steps: []exampleStep{
+		{"examples.issue", "curl -X POST '" + base + "/captcha/v1.0/appkeys/" + k + "/keys'"},
+		{"examples.show", `<img src="` + base + `/captcha/v1.0/keys/KEY/img" alt="CAPTCHA">` + "\n" +
+			`<audio src="` + base + `/captcha/v1.0/keys/KEY/sound" controls></audio>`},
+		{"examples.verify", "curl '" + base + "/captcha/v1.0/appkeys/" + k + "/keys/KEY/verification?answer=ANSWER'"},
+	}}
+}
+
+// naverExample's image URL carries the appkey, as that cloud's do; the secret stays on the
+// customer's server.
+func naverExample(base, k string) example {
+	return example{Title: "examples.naver", Steps: []exampleStep{
+		{"examples.issue", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
+			base + "/captcha/v1/nkey?code=0'"},
+		{"examples.show", `<img src="` + base + `/captcha-bin/v1/ncaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=` + k + `" alt="CAPTCHA">`},
+		{"examples.verify", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
+			base + "/captcha/v1/nkey?code=1&key=KEY&value=ANSWER'"},
+		{"examples.voice", "curl -H 'X-NCP-APIGW-API-KEY-ID: " + k + "' -H 'X-NCP-APIGW-API-KEY: SECRET' \\\n  '" +
+			base + "/scaptcha/v1/skey?code=0'\n" +
+			base + "/scaptcha-bin/v1/scaptcha?key=KEY&X-NCP-APIGW-API-KEY-ID=" + k},
+	}}
 }

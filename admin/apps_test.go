@@ -17,7 +17,7 @@ import (
 )
 
 func validAppForm(csrf string) url.Values {
-	return url.Values{"csrf": {csrf}, "name": {"shop"}, "charset": {"alnum"}, "length": {"6"}, "difficulty": {"normal"},
+	return url.Values{"csrf": {csrf}, "name": {"shop"}, "api": {"naver"}, "charset": {"alnum"}, "length": {"6"}, "difficulty": {"normal"},
 		"width": {"240"}, "height": {"80"}, "lang": {"en"}, "lifetime": {"600"}, "attempts": {"1"}}
 }
 
@@ -44,6 +44,9 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 	}{
 		{"name", "", "1 to 100 printable characters"},
 		{"name", strings.Repeat("x", 101), "1 to 100 printable characters"},
+		{"api", "", "nhn, naver"},
+		{"api", "widget", "nhn, naver"},
+		{"api", "NHN", "nhn, naver"},
 		{"charset", "emoji", "alnum, digits, hangul"},
 		{"length", "9", "4 to 8"},
 		{"length", "six", "Enter a whole number"},
@@ -67,7 +70,7 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 			t.Errorf("%s=%q: %d, next to the field %q, want %q", tc.field, tc.value, rec.Code, got, tc.reason)
 		}
 		// The refused value is shown back as typed.
-		if tc.field != "charset" && tc.field != "difficulty" && tc.field != "lang" &&
+		if tc.field != "api" && tc.field != "charset" && tc.field != "difficulty" && tc.field != "lang" &&
 			!strings.Contains(rec.Body.String(), `value="`+tc.value+`"`) {
 			t.Errorf("%s=%q: the form does not show the value back", tc.field, tc.value)
 		}
@@ -79,13 +82,14 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 	if got := fieldError(rec.Body.String(), "lang"); !strings.Contains(got, "spoken in Korean only") {
 		t.Errorf("hangul in English: %q", got)
 	}
-	// A bad name and a bad setting are both shown at once.
+	// A bad name, a bad API and a bad setting are all shown at once.
 	form = validAppForm(csrf)
 	form.Set("name", " ")
+	form.Set("api", "widget")
 	form.Set("width", "1000")
 	body := v.do(http.MethodPost, "/admin/apps", form, cookies, nil).Body.String()
-	if fieldError(body, "name") == "" || fieldError(body, "width") == "" {
-		t.Error("two bad fields, not both shown")
+	if fieldError(body, "name") == "" || fieldError(body, "api") == "" || fieldError(body, "width") == "" {
+		t.Error("three bad fields, not all shown")
 	}
 	if apps, _ := v.svc.Apps(context.Background()); len(apps) != 1 { // the demo app only
 		t.Errorf("refused forms created %d apps", len(apps)-1)
@@ -105,38 +109,73 @@ func TestCreateApp(t *testing.T) {
 	if rec.Code != http.StatusOK || secret == nil || appKey == nil {
 		t.Fatalf("create: %d\n%s", rec.Code, body)
 	}
-	app, err := v.svc.AuthenticateApp(context.Background(), appKey[1], secret[1])
+	app, err := v.svc.AuthenticateApp(context.Background(), service.Naver, appKey[1], secret[1])
 	if err != nil {
 		t.Fatalf("the secret shown: %v", err)
 	}
-	if app.Name != "shop" || app.Settings.Charset != "hangul" || app.Settings.MaxAttempts != 3 {
+	if app.Name != "shop" || app.API != service.Naver || app.Settings.Charset != "hangul" || app.Settings.MaxAttempts != 3 {
 		t.Errorf("created %+v", app)
 	}
-	// The app's page shows it with both dialects' examples, appkey filled in, no secret.
+	// The app's page shows it with its dialect's examples, appkey filled in, no secret.
 	page := v.do(http.MethodGet, "/admin/apps/"+strconv.FormatInt(app.ID, 10), nil, cookies, nil).Body.String()
 	for _, want := range []string{
-		"curl -X POST &#39;http://example.com/captcha/v1.0/appkeys/" + app.AppKey + "/keys&#39;",
 		"X-NCP-APIGW-API-KEY-ID: " + app.AppKey,
+		"/captcha-bin/v1/ncaptcha?key=KEY&amp;X-NCP-APIGW-API-KEY-ID=" + app.AppKey,
 		"/captcha/v1/nkey?code=1&amp;key=KEY&amp;value=ANSWER",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the app page lacks %q", want)
 		}
 	}
+	if strings.Contains(page, "/captcha/v1.0/") {
+		t.Error("a Naver app's page shows the NHN API's calls, which it does not answer")
+	}
 	if strings.Contains(page, secret[1]) {
 		t.Error("the app page shows the secret again")
+	}
+}
+
+// exampleSteps are the code blocks of an app page's examples, by the note above each.
+var exampleStep = regexp.MustCompile(`(?s)<li><p>([^<]*)</p><pre><code>(.*?)</code></pre></li>`)
+
+// An NHN app's page shows the NHN calls only, and what it gives the browser carries the key
+// alone: the appkey is that app's only credential.
+func TestNHNAppExamplesKeepTheAppKeyOnTheServer(t *testing.T) {
+	v := newEnv(t)
+	app, _, _ := v.svc.CreateApp(context.Background(), "shop", service.NHN, service.DefaultAppSettings())
+	cookies, _ := v.session()
+	page := v.do(http.MethodGet, "/admin/apps/"+strconv.FormatInt(app.ID, 10), nil, cookies, nil).Body.String()
+	if !strings.Contains(page, "curl -X POST &#39;http://example.com/captcha/v1.0/appkeys/"+app.AppKey+"/keys&#39;") {
+		t.Error("no NHN issuance example")
+	}
+	if strings.Contains(page, "X-NCP-APIGW") || strings.Contains(page, "ncaptcha") {
+		t.Error("an NHN app's page shows the Naver API's calls, which it does not answer")
+	}
+	var browser int
+	for _, step := range exampleStep.FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(step[1], "browser") {
+			continue
+		}
+		browser++
+		if strings.Contains(step[2], app.AppKey) || !strings.Contains(step[2], "/captcha/v1.0/keys/KEY/img") {
+			t.Errorf("the browser's snippet: %s", step[2])
+		}
+	}
+	if browser != 1 {
+		t.Fatalf("%d browser snippets", browser)
 	}
 }
 
 func TestEditApp(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, _, _ := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, _, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
 	cookies, csrf := v.session()
 	target := "/admin/apps/" + strconv.FormatInt(app.ID, 10)
 
 	form := validAppForm(csrf)
 	form.Set("name", "shop 2")
+	form.Set("api", "naver")
 	form.Set("difficulty", "hard")
 	form.Set("width", "300")
 	form.Set("lifetime", "120")
@@ -145,7 +184,7 @@ func TestEditApp(t *testing.T) {
 		t.Fatalf("save: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
 	got, _ := v.svc.AppByID(ctx, app.ID)
-	if got.Name != "shop 2" || got.Settings.Difficulty != "hard" || got.Settings.Width != 300 || got.Settings.KeyLifetime.Seconds() != 120 {
+	if got.Name != "shop 2" || got.API != service.Naver || got.Settings.Difficulty != "hard" || got.Settings.Width != 300 || got.Settings.KeyLifetime.Seconds() != 120 {
 		t.Errorf("saved %+v", got)
 	}
 	if page := v.do(http.MethodGet, target+"?msg=saved", nil, cookies, nil).Body.String(); !strings.Contains(page, "Settings saved.") {
@@ -159,6 +198,15 @@ func TestEditApp(t *testing.T) {
 	}
 	if again, _ := v.svc.AppByID(ctx, app.ID); again.Settings != got.Settings {
 		t.Errorf("a refused save changed the app: %+v", again.Settings)
+	}
+	form.Set("height", "80")
+	form.Set("api", "widget")
+	rec = v.do(http.MethodPost, target, form, cookies, nil)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(fieldError(rec.Body.String(), "api"), "nhn, naver") {
+		t.Errorf("unknown api: %d", rec.Code)
+	}
+	if again, _ := v.svc.AppByID(ctx, app.ID); again.API != service.Naver {
+		t.Errorf("a refused save changed the API to %q", again.API)
 	}
 
 	for _, bad := range []string{"/admin/apps/999", "/admin/apps/0", "/admin/apps/x", "/admin/apps/-1"} {
@@ -174,17 +222,17 @@ func TestEditApp(t *testing.T) {
 func TestRotateSecret(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, old, _ := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, old, _ := v.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	cookies, csrf := v.session()
 	rec := v.do(http.MethodPost, "/admin/apps/"+strconv.FormatInt(app.ID, 10)+"/secret", url.Values{"csrf": {csrf}}, cookies, nil)
 	m := secretShown.FindStringSubmatch(rec.Body.String())
 	if rec.Code != http.StatusOK || m == nil {
 		t.Fatalf("rotate: %d", rec.Code)
 	}
-	if _, err := v.svc.AuthenticateApp(ctx, app.AppKey, m[1]); err != nil {
+	if _, err := v.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, m[1]); err != nil {
 		t.Errorf("the new secret: %v", err)
 	}
-	if _, err := v.svc.AuthenticateApp(ctx, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
+	if _, err := v.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
 		t.Errorf("the old secret: %v", err)
 	}
 }
@@ -192,14 +240,14 @@ func TestRotateSecret(t *testing.T) {
 func TestDisableAndDeleteApp(t *testing.T) {
 	v := newEnv(t)
 	ctx := context.Background()
-	app, _, _ := v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, _, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
 	cookies, csrf := v.session()
 	base := "/admin/apps/" + strconv.FormatInt(app.ID, 10)
 
 	if rec := v.do(http.MethodPost, base+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"0"}}, cookies, nil); rec.Code != http.StatusSeeOther {
 		t.Fatalf("disable: %d", rec.Code)
 	}
-	if _, err := v.svc.App(ctx, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := v.svc.App(ctx, service.NHN, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
 		t.Errorf("after disabling: %v", err)
 	}
 	if rec := v.do(http.MethodPost, base+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"yes"}}, cookies, nil); rec.Code != http.StatusBadRequest {
@@ -208,7 +256,7 @@ func TestDisableAndDeleteApp(t *testing.T) {
 	if rec := v.do(http.MethodPost, base+"/enabled", url.Values{"csrf": {csrf}, "enabled": {"1"}}, cookies, nil); rec.Code != http.StatusSeeOther {
 		t.Fatalf("enable: %d", rec.Code)
 	}
-	if _, err := v.svc.App(ctx, app.AppKey); err != nil {
+	if _, err := v.svc.App(ctx, service.NHN, app.AppKey); err != nil {
 		t.Errorf("after enabling: %v", err)
 	}
 
@@ -268,6 +316,55 @@ func TestPreview(t *testing.T) {
 			if rec.Code != http.StatusBadRequest || json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Field != field || e.Message == "" {
 				t.Errorf("%s with %s=%s: %d %s", kind, field, value, rec.Code, rec.Body)
 			}
+		}
+	}
+}
+
+var weakNotice = regexp.MustCompile(`<p class="notice warn" id="weak-settings" role="alert">([^<]*)</p>`)
+
+// Settings that let a blind guess pass more often than once in 100,000 keys are pointed out
+// with the odds, in both languages, when the app is created and on its page.
+func TestWeakSettingsAreShownWithTheirOdds(t *testing.T) {
+	v := newEnv(t)
+	cookies, csrf := v.session()
+	form := validAppForm(csrf)
+	form.Set("charset", "digits")
+	form.Set("length", "4")
+	form.Set("attempts", "5") // 5 / 10^4: once in 2,000
+	rec := v.do(http.MethodPost, "/admin/apps", form, cookies, nil)
+	m := weakNotice.FindStringSubmatch(rec.Body.String())
+	if rec.Code != http.StatusOK || m == nil || !strings.Contains(m[1], "about 1 in 2,000 keys") {
+		t.Fatalf("created with weak settings: %d, notice %q", rec.Code, m)
+	}
+	appKey := appKeyShown.FindStringSubmatch(rec.Body.String())[1]
+	app, err := v.svc.App(context.Background(), service.Naver, appKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := "/admin/apps/" + strconv.FormatInt(app.ID, 10)
+	ko := append([]*http.Cookie{{Name: "lang", Value: "ko"}}, cookies...)
+	if m := weakNotice.FindStringSubmatch(v.do(http.MethodGet, page, nil, ko, nil).Body.String()); m == nil ||
+		!strings.Contains(m[1], "약 2,000개 중 1개") {
+		t.Errorf("the app's page in Korean: %q", m)
+	}
+
+	// A form refused for another field still shows the odds of what it would save.
+	form.Set("name", " ")
+	form.Set("attempts", "1")
+	if m := weakNotice.FindStringSubmatch(v.do(http.MethodPost, page, form, cookies, nil).Body.String()); m == nil ||
+		!strings.Contains(m[1], "about 1 in 10,000 keys") {
+		t.Errorf("a refused form: %q", m)
+	}
+
+	// Strong enough settings show nothing.
+	form.Set("name", "shop")
+	form.Set("length", "6")
+	if rec := v.do(http.MethodPost, page, form, cookies, nil); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d", rec.Code)
+	}
+	for _, target := range []string{page, "/admin/apps/new"} {
+		if weakNotice.MatchString(v.do(http.MethodGet, target, nil, cookies, nil).Body.String()) {
+			t.Errorf("%s warns about strong settings", target)
 		}
 	}
 }

@@ -53,18 +53,31 @@ func findBrowser(t *testing.T) string {
 
 // browserServer is the whole server, wired as serve.go wires it.
 type browserServer struct {
-	url  string
-	path string
-	db   *sqlite.DB
-	svc  *service.Service
-	ops  *service.Operators
-	demo *service.App
+	url          string
+	path         string
+	passwordFile string // the first start's password file
+	db           *sqlite.DB
+	svc          *service.Service
+	ops          *service.Operators
+	demo         *service.App
 }
 
+// startServer starts the server with the test operator's account.
 func startServer(t *testing.T) *browserServer {
 	t.Helper()
+	return startServerWith(t, func(s *browserServer) {
+		if err := s.ops.SetPassword(context.Background(), testUser, testPassword); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// startServerWith starts the server after accounts(s) has made its operator accounts.
+func startServerWith(t *testing.T, accounts func(*browserServer)) *browserServer {
+	t.Helper()
 	ctx := context.Background()
-	s := &browserServer{path: filepath.Join(t.TempDir(), sqlite.FileName)}
+	dir := t.TempDir()
+	s := &browserServer{path: filepath.Join(dir, sqlite.FileName), passwordFile: filepath.Join(dir, "initial-admin-password")}
 	db, err := sqlite.Open(ctx, s.path)
 	if err != nil {
 		t.Fatal(err)
@@ -81,14 +94,12 @@ func startServer(t *testing.T) *browserServer {
 	if s.ops, err = service.NewOperators(db, service.OperatorOptions{PasswordCost: bcrypt.MinCost}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ops.SetPassword(ctx, testUser, testPassword); err != nil {
-		t.Fatal(err)
-	}
+	accounts(s)
 	if s.demo, _, err = s.svc.EnsureDemoApp(ctx); err != nil {
 		t.Fatal(err)
 	}
 	e := web.New(web.Options{Service: s.svc, Logger: slog.New(slog.DiscardHandler)})
-	h, err := admin.New(admin.Options{Service: s.svc, Operators: s.ops, Renderer: r})
+	h, err := admin.New(admin.Options{Service: s.svc, Operators: s.ops, Renderer: r, InitialPasswordFile: s.passwordFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,11 +242,12 @@ func TestInTheBrowser(t *testing.T) {
 		chromedp.Navigate(s.url+"/admin/apps/new"),
 		chromedp.WaitVisible(chromedp.ID("app-form")),
 		chromedp.SendKeys(chromedp.ID("f-name"), "webshop"),
+		chromedp.SetValue(chromedp.ID("f-api"), string(service.Naver)),
 	)
 	click(t, ctx, "save")
 	waitJS(t, ctx, "the new secret", `location.pathname === "/admin/apps" && !!document.getElementById("secret")`)
 	appKey, secret := text(t, ctx, "appkey"), text(t, ctx, "secret")
-	app, err := s.svc.AuthenticateApp(bg, appKey, secret)
+	app, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, secret)
 	if err != nil {
 		t.Fatalf("the secret the page showed: %v", err)
 	}
@@ -264,10 +276,10 @@ func TestInTheBrowser(t *testing.T) {
 	click(t, ctx, "rotate")
 	waitJS(t, ctx, "the rotated secret", `location.pathname.endsWith("/secret") && !!document.getElementById("secret")`)
 	rotated := text(t, ctx, "secret")
-	if _, err := s.svc.AuthenticateApp(bg, appKey, rotated); err != nil || rotated == secret {
+	if _, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, rotated); err != nil || rotated == secret {
 		t.Errorf("rotated secret %q: %v", rotated, err)
 	}
-	if _, err := s.svc.AuthenticateApp(bg, appKey, secret); !errors.Is(err, service.ErrBadSecret) {
+	if _, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, secret); !errors.Is(err, service.ErrBadSecret) {
 		t.Errorf("the old secret after rotation: %v", err)
 	}
 
@@ -314,6 +326,54 @@ func TestInTheBrowser(t *testing.T) {
 	do(t, ctx, "visit after signing out", chromedp.Navigate(s.url+"/admin/apps"), chromedp.WaitVisible(chromedp.ID("login-form")))
 }
 
+// The first start's admin signs in with the generated password, is kept on the account
+// page until it chooses one, and then signs in with that.
+func TestInTheBrowserFirstSignIn(t *testing.T) {
+	var generated string
+	s := startServerWith(t, func(s *browserServer) {
+		var err error
+		if generated, _, err = s.ops.EnsureFirstOperator(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.passwordFile, []byte(generated+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	ctx := newBrowser(t)
+	const chosen = "one I chose myself"
+
+	do(t, ctx, "sign in with the generated password",
+		chromedp.Navigate(s.url+"/admin/apps"),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("user"), service.FirstOperatorName),
+		chromedp.SendKeys(chromedp.ID("password"), generated),
+		chromedp.Submit(chromedp.ID("login-form")),
+	)
+	waitJS(t, ctx, "the account page, asking for a new password",
+		`location.pathname === "/admin/account" && !!document.getElementById("must-change")`)
+	do(t, ctx, "ask for the dashboard", chromedp.Navigate(s.url+"/admin"))
+	waitJS(t, ctx, "the account page again", `location.pathname === "/admin/account" && !!document.getElementById("account-form")`)
+
+	do(t, ctx, "choose a password",
+		chromedp.SendKeys(chromedp.ID("current"), generated),
+		chromedp.SendKeys(chromedp.ID("password"), chosen),
+		chromedp.SendKeys(chromedp.ID("again"), chosen),
+		chromedp.Submit(chromedp.ID("account-form")),
+	)
+	waitJS(t, ctx, "the sign-in page, saying the password changed",
+		`location.pathname === "/admin/login" && document.body.innerText.includes("Password changed")`)
+	if _, err := os.Stat(s.passwordFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the password file after the change: %v", err)
+	}
+
+	do(t, ctx, "sign in with the chosen password",
+		chromedp.SendKeys(chromedp.ID("user"), service.FirstOperatorName),
+		chromedp.SendKeys(chromedp.ID("password"), chosen),
+		chromedp.Submit(chromedp.ID("login-form")),
+	)
+	waitJS(t, ctx, "the dashboard", `location.pathname === "/admin" && !!document.getElementById("totals")`)
+}
+
 // saveScreenshot writes the whole page to docs/screenshots/name.
 func saveScreenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -344,13 +404,13 @@ func playTraffic(t *testing.T, s *browserServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shop, _, err := svc.CreateApp(ctx, "shop.example", service.DefaultAppSettings())
+	shop, _, err := svc.CreateApp(ctx, "shop.example", service.NHN, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
 	settings := service.DefaultAppSettings()
 	settings.Charset, settings.Lang = "hangul", "ko"
-	forum, _, err := svc.CreateApp(ctx, "forum.example", settings)
+	forum, _, err := svc.CreateApp(ctx, "forum.example", service.NHN, settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,9 +436,9 @@ func playTraffic(t *testing.T, s *browserServer) {
 				continue // left without loading the challenge: it expires unsolved
 			}
 			if i < people && rng.IntN(6) == 0 {
-				svc.KeyAudio(ctx, k.ID, "")
+				svc.KeyAudio(ctx, service.NHN, k.ID, "")
 			} else {
-				svc.KeyImage(ctx, k.ID, "")
+				svc.KeyImage(ctx, service.NHN, k.ID, "")
 			}
 			answer := k.Answer
 			if i < people {

@@ -12,12 +12,14 @@ import (
 )
 
 // The demo page at / works as a customer's site would: its server side issues a key for the
-// built-in demo app, the browser loads the image and the sound from the public NHN-style
-// URLs by the key alone, and the answer comes back to the server side, which verifies it.
+// built-in demo app, the browser loads the image and the sound from the public URLs of the
+// app's dialect (NHN's, by the key alone, unless an operator switched the demo app to
+// Naver), and the answer comes back to the server side, which verifies it.
 // It calls the service directly rather than over HTTP, so the API's per-app limits do not
 // apply; its own limit per client network keeps it from being used to fill the database.
 
 type demoPage struct {
+	API       service.API // the demo app's dialect, which the page's explanation follows
 	Available bool
 	Limited   bool
 	Challenge *demoChallenge
@@ -52,7 +54,7 @@ func (h *Handler) newDemo(c echo.Context) (*demoPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &demoPage{Available: app.Enabled}
+	p := &demoPage{API: app.API, Available: app.Enabled}
 	if !app.Enabled {
 		return p, nil
 	}
@@ -64,11 +66,18 @@ func (h *Handler) newDemo(c echo.Context) (*demoPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.Challenge = challengeOf(k.ID)
+	p.Challenge = challengeOf(app, k.ID)
 	return p, nil
 }
 
-func challengeOf(key string) *demoChallenge {
+// challengeOf gives the browser a key's URLs as a customer's page of the app's dialect
+// would: NHN's carry the key alone, since an NHN app's appkey is its only credential and
+// never leaves the server; Naver's carry the appkey too, as that cloud's image URLs do.
+func challengeOf(app *service.App, key string) *demoChallenge {
+	if app.API == service.Naver {
+		q := "key=" + url.QueryEscape(key) + "&X-NCP-APIGW-API-KEY-ID=" + url.QueryEscape(app.AppKey) // the document's order
+		return &demoChallenge{Key: key, Image: "/captcha-bin/v1/ncaptcha?" + q, Sound: "/scaptcha-bin/v1/scaptcha?" + q}
+	}
 	k := url.PathEscape(key)
 	return &demoChallenge{Key: key, Image: "/captcha/v1.0/keys/" + k + "/img", Sound: "/captcha/v1.0/keys/" + k + "/sound"}
 }
@@ -92,10 +101,10 @@ func (h *Handler) demoVerify(c echo.Context) error {
 			if res.Served {
 				solveTime = res.ResponseTime
 			}
-		case errors.Is(err, service.ErrWrongAnswer), errors.Is(err, service.ErrAnswerTooLong):
-			verdict = "demo.wrong"
-		case errors.Is(err, service.ErrEmptyAnswer):
+		case errors.Is(err, service.ErrEmptyAnswer): // before ErrBadAnswer, which it is too
 			verdict = "demo.empty"
+		case errors.Is(err, service.ErrWrongAnswer), errors.Is(err, service.ErrBadAnswer):
+			verdict = "demo.wrong"
 		case errors.Is(err, service.ErrKeyExpired), errors.Is(err, service.ErrKeyNotFound):
 			verdict = "demo.expired"
 		case errors.Is(err, service.ErrKeyUsedUp):

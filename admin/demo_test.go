@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -60,6 +61,10 @@ func TestDemo(t *testing.T) {
 	if got := verdict(t, v, key, "  "); !strings.Contains(got, "empty") {
 		t.Errorf("an empty answer: %s", got)
 	}
+	// An answer no one can type is refused like a wrong one, but uses no attempt.
+	if got := verdict(t, v, key, "ACE\u200B234"); !strings.HasPrefix(got, "bad: Wrong answer") {
+		t.Errorf("an answer with a zero-width space: %s", got)
+	}
 	if got := verdict(t, v, key, "WRONG1"); !strings.HasPrefix(got, "bad: Wrong answer") {
 		t.Errorf("a wrong answer: %s", got)
 	}
@@ -88,6 +93,48 @@ func TestDemoChallengeForTheScript(t *testing.T) {
 	}
 	if c.Image != "/captcha/v1.0/keys/"+c.Key+"/img" || c.Sound != "/captcha/v1.0/keys/"+c.Key+"/sound" || v.answerOf(c.Key) == "" {
 		t.Errorf("challenge %+v", c)
+	}
+}
+
+// The demo app speaks NHN, whose appkey is its only credential: nothing the demo gives a
+// browser carries it.
+func TestDemoKeepsTheAppKeyOnTheServer(t *testing.T) {
+	v := newEnv(t)
+	if v.demo.API != service.NHN {
+		t.Fatalf("the demo app speaks %q", v.demo.API)
+	}
+	key := demoChallenge(t, v)
+	for name, rec := range map[string]*httptest.ResponseRecorder{
+		"the page":          v.do(http.MethodGet, "/", nil, nil, nil),
+		"the verdict":       v.do(http.MethodPost, "/demo/verify", url.Values{"key": {key}, "answer": {"WRONG1"}}, nil, nil),
+		"the script's call": v.do(http.MethodGet, "/demo/challenge", nil, nil, nil),
+	} {
+		if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), v.demo.AppKey) {
+			t.Errorf("%s: %d, or it shows the appkey", name, rec.Code)
+		}
+	}
+}
+
+// A demo app an operator switched to Naver shows its challenges by Naver's URLs, which carry
+// the appkey as that cloud's do, and explains that flow.
+func TestDemoFollowsANaverDemoApp(t *testing.T) {
+	v := newEnv(t)
+	if err := v.svc.SetAppAPI(context.Background(), v.demo.AppKey, service.Naver); err != nil {
+		t.Fatal(err)
+	}
+	body := v.do(http.MethodGet, "/", nil, nil, nil).Body.String()
+	m := demoKey.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no challenge")
+	}
+	query := "key=" + m[1] + "&amp;X-NCP-APIGW-API-KEY-ID=" + v.demo.AppKey
+	for _, want := range []string{`src="/captcha-bin/v1/ncaptcha?` + query + `"`, `src="/scaptcha-bin/v1/scaptcha?` + query + `"`, "/captcha/v1/nkey?code=0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	if got := verdict(t, v, m[1], v.answerOf(m[1])); !strings.HasPrefix(got, "ok: Correct") {
+		t.Errorf("the right answer: %s", got)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -34,6 +35,11 @@ type env struct {
 	e     *echo.Echo
 	clock *servicetest.Clock
 	demo  *service.App
+	// onCompare, when set before the requests that need it, runs at every password check:
+	// tests count and hold attempts there rather than guess from timing.
+	onCompare func()
+	// initialPasswordFile is the admin UI's Options.InitialPasswordFile.
+	initialPasswordFile string
 }
 
 const (
@@ -49,13 +55,35 @@ var sharedRenderer = sync.OnceValues(func() (*engine.Renderer, error) {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	v := &env{t: t, path: filepath.Join(t.TempDir(), sqlite.FileName),
-		clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))}
+	v := newEmptyEnv(t)
 	v.open()
 	if err := v.ops.SetPassword(context.Background(), testUser, testPassword); err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// newEmptyEnv is an env not yet opened: no database, no operator.
+func newEmptyEnv(t *testing.T) *env {
+	dir := t.TempDir()
+	return &env{t: t, path: filepath.Join(dir, sqlite.FileName), initialPasswordFile: filepath.Join(dir, "initial-admin-password"),
+		clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))}
+}
+
+// newFirstStartEnv is an env as the first start leaves it: the admin account alone, with a
+// generated password, which is also in the initial password file.
+func newFirstStartEnv(t *testing.T) (*env, string) {
+	t.Helper()
+	v := newEmptyEnv(t)
+	v.open()
+	password, created, err := v.ops.EnsureFirstOperator(context.Background())
+	if err != nil || !created {
+		t.Fatalf("the first operator: %v, %v", created, err)
+	}
+	if err := os.WriteFile(v.initialPasswordFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return v, password
 }
 
 // open (re)opens the database and builds everything on it, as a restart would.
@@ -76,13 +104,15 @@ func (v *env) open() {
 	if v.svc, err = service.New(ctx, db, r, service.Options{Now: v.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
-	if v.ops, err = service.NewOperators(db, service.OperatorOptions{Now: v.clock.Now, PasswordCost: bcrypt.MinCost}); err != nil {
+	if v.ops, err = service.NewOperators(db, service.OperatorOptions{Now: v.clock.Now, PasswordCost: bcrypt.MinCost,
+		CompareHashAndPassword: v.comparePassword}); err != nil {
 		t.Fatal(err)
 	}
 	if v.demo, _, err = v.svc.EnsureDemoApp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h, err := admin.New(admin.Options{Service: v.svc, Operators: v.ops, Renderer: r, Now: v.clock.Now})
+	h, err := admin.New(admin.Options{Service: v.svc, Operators: v.ops, Renderer: r, Now: v.clock.Now,
+		InitialPasswordFile: v.initialPasswordFile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,10 +177,23 @@ func (v *env) loginForm() (*http.Cookie, string) {
 	return ck, m[1]
 }
 
+func (v *env) comparePassword(hash, password []byte) error {
+	if v.onCompare != nil {
+		v.onCompare()
+	}
+	return bcrypt.CompareHashAndPassword(hash, password)
+}
+
 // tryLogin posts the sign-in form from ip.
 func (v *env) tryLogin(user, password, ip string) *httptest.ResponseRecorder {
 	v.t.Helper()
 	ck, token := v.loginForm()
+	return v.postLogin(ck, token, user, password, ip)
+}
+
+// postLogin posts the sign-in form with a token loginForm fetched; unlike tryLogin it may
+// run on any goroutine.
+func (v *env) postLogin(ck *http.Cookie, token, user, password, ip string) *httptest.ResponseRecorder {
 	form := url.Values{"csrf": {token}, "user": {user}, "password": {password}, "next": {"/admin/apps"}}
 	req := httptest.NewRequest(http.MethodPost, "/admin/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

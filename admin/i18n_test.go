@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"captcha/engine/service"
 )
 
 func TestLanguage(t *testing.T) {
@@ -101,9 +103,13 @@ func TestCatalogsCoverEveryKey(t *testing.T) {
 	if found < 100 {
 		t.Fatalf("found only %d keys: the patterns no longer match the code", found)
 	}
-	// Keys built at run time: the settings' choices.
-	for _, key := range []string{"charset.alnum", "charset.digits", "charset.hangul", "difficulty.easy",
-		"difficulty.normal", "difficulty.hard", "lang.en", "lang.ko"} {
+	// Keys built at run time: the settings' choices and every API dialect.
+	runtimeKeys := []string{"charset.alnum", "charset.digits", "charset.hangul", "difficulty.easy",
+		"difficulty.normal", "difficulty.hard", "lang.en", "lang.ko"}
+	for _, api := range service.APIs() {
+		runtimeKeys = append(runtimeKeys, "api."+string(api))
+	}
+	for _, key := range runtimeKeys {
 		for lang, c := range catalogs {
 			if _, ok := c[key]; !ok {
 				t.Errorf("the %s catalog lacks %q", lang, key)

@@ -28,15 +28,15 @@ func stat(t *testing.T, body, name string) string {
 func playKnownTraffic(t *testing.T, v *env) (shop, blog *service.App) {
 	t.Helper()
 	ctx := context.Background()
-	shop, _, _ = v.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
-	blog, _, _ = v.svc.CreateApp(ctx, "blog", service.DefaultAppSettings())
+	shop, _, _ = v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
+	blog, _, _ = v.svc.CreateApp(ctx, "blog", service.NHN, service.DefaultAppSettings())
 	solve := func(app *service.App, after time.Duration, right bool) {
 		t.Helper()
 		k, err := v.svc.IssueKey(ctx, app)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := v.svc.KeyImage(ctx, k.ID, ""); err != nil {
+		if _, err := v.svc.KeyImage(ctx, service.NHN, k.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		v.clock.Advance(after)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -10,18 +11,35 @@ import (
 // The sign-in throttle, in memory: it need not survive a restart, and a restart is no help
 // to an attacker who must first wait out the current block.
 //
-// Each IP and each account name (existing or not, so that the throttle does not tell which
-// exist) has a few free failures; past them, every failure blocks further attempts for twice
-// as long as the previous one, from one second up to a quarter of an hour. An hour without a
-// failure forgets the key. A success clears its account's record but not its IP's, so that
-// one valid account cannot be used to reset the guessing of others from the same address.
-// An IP gets more free failures than an account because many people can share one address.
+// Attempts are counted per client IP (per /64 for IPv6) and per pair of account name and
+// IP. Each key may make a few attempts; from the last of those on, every attempt blocks
+// the next for twice as long as the previous one did, from one second up to a quarter of
+// an hour. An hour without an attempt forgets the key. An IP may make more attempts than a
+// pair because it may guess at many accounts, and many people can share one address.
+//
+// There is no key for an account alone, whatever the address: a block on it is one that
+// anyone anywhere can set off, and renew forever, to keep the owner out. Instead the
+// guessing addresses are slowed, each on its own, and the owner at an address without
+// failures gets in. A looser ceiling per account that still let a clean address through
+// would have to leave each new address its first attempts, which is all that a guesser
+// with many addresses needs; what bounds that guesser is bcrypt's cost, the 120-bit
+// generated password and the minimum length, and every failure is logged with its account
+// and address for an operator's alerts.
+//
+// Account names are keys whether or not the account exists, so that the throttle does not
+// tell which exist.
+//
+// An attempt counts as a failure from the moment it begins, under the lock, and a success
+// gives it back: counting only once bcrypt had said no let a burst of concurrent guesses all
+// through before the first of them was recorded. A success clears its pair but gives back
+// only its own attempt to the IP, so that one valid account cannot be used to reset the
+// guessing of others from the same address.
 const (
-	freeFailuresPerIP      = 10
-	freeFailuresPerAccount = 5
-	firstBlock             = time.Second
-	maxBlock               = 15 * time.Minute
-	forgetAfter            = time.Hour
+	attemptsPerIP   = 10
+	attemptsPerPair = 5 // per account and IP
+	firstBlock      = time.Second
+	maxBlock        = 15 * time.Minute
+	forgetAfter     = time.Hour
 	// maxThrottleKeys bounds memory under a flood of distinct names or addresses (which
 	// bcrypt already slows to a few dozen a second): past it, records are forgotten sooner.
 	maxThrottleKeys = 100_000
@@ -34,10 +52,25 @@ type throttle struct {
 	lastSweep time.Time
 }
 
+// strikes are the attempts of one key that have not been given back.
 type strikes struct {
-	failures     int
-	last         time.Time
-	blockedUntil time.Time
+	allowed  int // attempts before the first block
+	attempts int
+	last     time.Time // when the last attempt began
+}
+
+// blockedUntil is when the key may try again: the attempt that used up the allowance blocks
+// for firstBlock, and each one after it for twice as long as the one before.
+func (s *strikes) blockedUntil() time.Time {
+	over := s.attempts - s.allowed
+	if over < 0 {
+		return time.Time{}
+	}
+	block := maxBlock
+	if over < 20 { // 2^20 s is far past maxBlock
+		block = min(firstBlock<<over, maxBlock)
+	}
+	return s.last.Add(block)
 }
 
 func newThrottle(now func() time.Time) *throttle {
@@ -65,52 +98,106 @@ func accountKey(user string) string {
 	return "user:" + user
 }
 
-// wait is how long the IP or the account must still wait before it may try again.
-func (t *throttle) wait(ip, user string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	var wait time.Duration
-	for _, k := range []string{ipKey(ip), accountKey(user)} {
-		if s := t.records[k]; s != nil && s.blockedUntil.After(now) {
-			wait = max(wait, s.blockedUntil.Sub(now))
-		}
-	}
-	return wait
+// account is what the throttle knows of an account: its name, and when its password was
+// last set, so that setting a password (here or in another process, such as `captcha admin
+// passwd`) starts the account's records afresh and lifts its blocks; the old records are
+// forgotten with time.
+type account struct {
+	name          string
+	passwordSetAt time.Time // zero for a name that is no account
 }
 
-// failed records a failed sign-in against both the IP and the account.
-func (t *throttle) failed(ip, user string) {
+// pairKey is the key of one account at one address.
+func pairKey(ip string, a account) string {
+	return accountKey(a.name) + "@" + strconv.FormatInt(a.passwordSetAt.UnixMilli(), 10) + "|" + ipKey(ip)
+}
+
+// attempt is a password check the throttle let begin. It already counts as a failure;
+// the caller tells it how the check ended.
+type attempt struct {
+	t        *throttle
+	ip, pair string // keys
+}
+
+// begin lets an attempt at acct's password from ip begin, counting it, or says how long
+// the IP, or the account at that IP, must still wait.
+func (t *throttle) begin(ip string, acct account) (*attempt, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	t.sweep(now)
-	t.strike(ipKey(ip), freeFailuresPerIP, now)
-	t.strike(accountKey(user), freeFailuresPerAccount, now)
+	a := &attempt{t: t, ip: ipKey(ip), pair: pairKey(ip, acct)}
+	limits := []struct {
+		key     string
+		allowed int
+	}{{a.ip, attemptsPerIP}, {a.pair, attemptsPerPair}}
+	var wait time.Duration
+	for _, l := range limits {
+		if s := t.live(l.key, now); s != nil {
+			wait = max(wait, s.blockedUntil().Sub(now))
+		}
+	}
+	if wait > 0 {
+		return nil, wait
+	}
+	for _, l := range limits {
+		s := t.live(l.key, now)
+		if s == nil {
+			s = &strikes{allowed: l.allowed}
+			t.records[l.key] = s
+		}
+		s.attempts++
+		s.last = now
+	}
+	return a, 0
 }
 
-func (t *throttle) strike(key string, free int, now time.Time) {
+// live is key's record unless there is none or it has been forgotten.
+func (t *throttle) live(key string, now time.Time) *strikes {
 	s := t.records[key]
 	if s == nil || now.Sub(s.last) >= forgetAfter {
-		s = &strikes{}
-		t.records[key] = s
+		return nil
 	}
-	s.failures++
-	s.last = now
-	if over := s.failures - free; over > 0 {
-		block := maxBlock
-		if over <= 20 { // 2^20 s is far past maxBlock
-			block = min(firstBlock<<(over-1), maxBlock)
+	return s
+}
+
+// failed counts the wait from now, when the client is told, rather than from when the
+// attempt began: a slow check (bcrypt on a busy machine) must not use the wait up before
+// the answer is even sent. Concurrent attempts were held off from the beginning.
+func (a *attempt) failed() {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	now := a.t.now()
+	for _, key := range []string{a.ip, a.pair} {
+		if s := a.t.records[key]; s != nil && s.last.Before(now) {
+			s.last = now
 		}
-		s.blockedUntil = now.Add(block)
 	}
 }
 
-// succeeded clears the account's record.
-func (t *throttle) succeeded(user string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.records, accountKey(user))
+// succeeded clears the pair's record and gives the IP its attempt back.
+func (a *attempt) succeeded() {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	delete(a.t.records, a.pair)
+	a.t.giveBack(a.ip)
+}
+
+// cancel gives the attempt back to both keys: the password was never judged (the database
+// failed), so it says nothing about who is guessing.
+func (a *attempt) cancel() {
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	a.t.giveBack(a.ip)
+	a.t.giveBack(a.pair)
+}
+
+// giveBack uncounts one attempt. Its block shrinks accordingly, measured from when the
+// latest attempt began, which may be a little later than the block it replaces began.
+func (t *throttle) giveBack(key string) {
+	if s := t.records[key]; s != nil && s.attempts > 0 {
+		s.attempts--
+	}
 }
 
 // sweep drops forgotten records once a minute; when there are too many, it forgets records
@@ -122,7 +209,7 @@ func (t *throttle) sweep(now time.Time) {
 	t.lastSweep = now
 	for horizon := forgetAfter; ; horizon /= 2 {
 		for k, s := range t.records {
-			if now.Sub(s.last) >= horizon && !s.blockedUntil.After(now) {
+			if now.Sub(s.last) >= horizon && !s.blockedUntil().After(now) {
 				delete(t.records, k)
 			}
 		}

@@ -49,6 +49,9 @@ func CharsetNames() []string {
 // Runes returns a copy of the characters of a charset; nil for an unknown one.
 func (c Charset) Runes() []rune { return slices.Clone(charsets[c]) }
 
+// Size is how many characters a charset has; 0 for an unknown one.
+func (c Charset) Size() int { return len(charsets[c]) }
+
 // NewAnswer draws length characters uniformly from the charset with crypto/rand: the answer
 // is the secret, so it never comes from a seeded generator.
 func NewAnswer(c Charset, length int) (string, error) {
@@ -69,10 +72,4 @@ func NewAnswer(c Charset, length int) (string, error) {
 		b.WriteRune(alphabet[i.Int64()])
 	}
 	return b.String(), nil
-}
-
-// NormalizeAnswer is how a typed answer is compared with the stored one: surrounding space
-// removed and Latin letters upper-cased. Hangul syllables have no case and pass unchanged.
-func NormalizeAnswer(s string) string {
-	return strings.ToUpper(strings.TrimSpace(s))
 }

@@ -99,13 +99,3 @@ func TestHangulCharsetRules(t *testing.T) {
 		}
 	}
 }
-
-func TestNormalizeAnswer(t *testing.T) {
-	for in, want := range map[string]string{
-		" ab3k ": "AB3K", "AB3K": "AB3K", "\t가나\n": "가나", "": "",
-	} {
-		if got := NormalizeAnswer(in); got != want {
-			t.Errorf("NormalizeAnswer(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

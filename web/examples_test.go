@@ -65,7 +65,7 @@ func lastJSON(t *testing.T, out string) map[string]any {
 // server, through a whole flow.
 func TestNaverPythonExamples(t *testing.T) {
 	python := requireTool(t, "python3")
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	dir := t.TempDir()
 	env := []string{"NAVER_API_BASE=" + h.url, "NAVER_CLIENT_ID=" + h.app.AppKey, "NAVER_CLIENT_SECRET=" + h.secret}
 
@@ -94,7 +94,7 @@ func TestNaverPythonExamples(t *testing.T) {
 // including a wrong answer's reply.
 func TestNaverCurlExamples(t *testing.T) {
 	requireTool(t, "curl")
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	dir := t.TempDir()
 	script := testdata(t, "naver_curl.sh")
 	env := []string{"NAVER_API_BASE=" + h.url, "NAVER_CLIENT_ID=" + h.app.AppKey, "NAVER_CLIENT_SECRET=" + h.secret}

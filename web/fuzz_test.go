@@ -26,6 +26,9 @@ func (h *harness) serve(t *testing.T, method, target string, headers ...string) 
 	if rec.Header().Get("Cache-Control") != "no-store" {
 		t.Fatalf("%q: no Cache-Control: no-store", target)
 	}
+	if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("%q: no X-Content-Type-Options: nosniff", target)
+	}
 	return rec, true
 }
 
@@ -107,7 +110,7 @@ func FuzzNaverCompare(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1])
 	}
-	h := newHarness(f)
+	h := newNaverHarness(f)
 	realKey := h.naverKey(nkey)
 	h.naverImage(realKey)
 	f.Fuzz(func(t *testing.T, secret, query string) {

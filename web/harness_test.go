@@ -45,9 +45,11 @@ func (b *syncBuffer) String() string {
 }
 
 // harness is the real server: the echo router over httptest, the service, a SQLite file in
-// a temporary directory, and three apps: app, other, and disabled.
+// a temporary directory, and three apps of one dialect (NHN, or Naver for newNaverHarness):
+// app, other, and disabled.
 type harness struct {
 	t        testing.TB
+	api      service.API // the dialect of app, other and disabled
 	url      string
 	handler  http.Handler
 	svc      *service.Service
@@ -69,7 +71,18 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	return newHarnessAt(t, filepath.Join(t.TempDir(), sqlite.FileName), opts...)
 }
 
+// newNaverHarness is the harness with Naver apps.
+func newNaverHarness(t testing.TB, opts ...harnessOption) *harness {
+	t.Helper()
+	return newHarnessFor(t, service.Naver, filepath.Join(t.TempDir(), sqlite.FileName), opts...)
+}
+
 func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
+	t.Helper()
+	return newHarnessFor(t, service.NHN, path, opts...)
+}
+
+func newHarnessFor(t testing.TB, api service.API, path string, opts ...harnessOption) *harness {
 	t.Helper()
 	ctx := context.Background()
 	r, err := sharedRenderer()
@@ -81,7 +94,7 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	h := &harness{t: t, db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
+	h := &harness{t: t, api: api, db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	metrics := web.NewMetrics()
 	h.svc, err = service.New(ctx, db, r, service.Options{Now: h.clock.Now, Observer: metrics, Logger: log})
@@ -97,9 +110,9 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 	if len(apps) >= 3 { // reopened: the apps are there already
 		h.app, h.other, h.disabled = apps[0], apps[1], apps[2]
 	} else {
-		h.app, h.secret = h.createApp("shop", settings)
-		h.other, h.otherSec = h.createApp("other", settings)
-		h.disabled, h.disSec = h.createApp("disabled", settings)
+		h.app, h.secret = h.createApp("shop", api, settings)
+		h.other, h.otherSec = h.createApp("other", api, settings)
+		h.disabled, h.disSec = h.createApp("disabled", api, settings)
 		if err := h.svc.SetAppEnabled(ctx, h.disabled.AppKey, false); err != nil {
 			t.Fatal(err)
 		}
@@ -111,9 +124,9 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 	return h
 }
 
-func (h *harness) createApp(name string, s service.AppSettings) (*service.App, string) {
+func (h *harness) createApp(name string, api service.API, s service.AppSettings) (*service.App, string) {
 	h.t.Helper()
-	app, secret, err := h.svc.CreateApp(context.Background(), name, s)
+	app, secret, err := h.svc.CreateApp(context.Background(), name, api, s)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -172,6 +185,9 @@ func (h *harness) send(req *http.Request) reply {
 	}
 	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
 		h.t.Errorf("%s %s: Cache-Control %q, want no-store", req.Method, req.URL.Path, cc)
+	}
+	if nosniff := res.Header.Get("X-Content-Type-Options"); nosniff != "nosniff" {
+		h.t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", req.Method, req.URL.Path, nosniff)
 	}
 	return reply{status: res.StatusCode, header: res.Header, body: body}
 }

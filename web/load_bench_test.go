@@ -202,7 +202,7 @@ func loadApp(ctx context.Context, svc *service.Service) (*service.App, error) {
 	}
 	settings := service.DefaultAppSettings()
 	settings.KeyLifetime = service.MaxKeyLifetime // the keys of a fill stay live through the runs
-	app, _, err := svc.CreateApp(ctx, "load", settings)
+	app, _, err := svc.CreateApp(ctx, "load", service.NHN, settings)
 	return app, err
 }
 

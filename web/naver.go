@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -114,11 +115,13 @@ func (s *server) naverError(c echo.Context, err error) error {
 // compares an answer with it.
 func (s *server) naverKey(ch service.Channel) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		keyID, secret := c.Request().Header.Get(naverKeyIDHeader), c.Request().Header.Get(naverSecretHeader)
-		if keyID == "" || secret == "" {
-			return errMissingCredentials
-		}
-		app, err := s.svc.AuthenticateApp(c.Request().Context(), keyID, secret)
+		app, err := s.identify(c, func(ctx context.Context) (*service.App, error) {
+			keyID, secret := c.Request().Header.Get(naverKeyIDHeader), c.Request().Header.Get(naverSecretHeader)
+			if keyID == "" || secret == "" {
+				return nil, errMissingCredentials
+			}
+			return s.svc.AuthenticateApp(ctx, service.Naver, keyID, secret)
+		})
 		if err != nil {
 			return err
 		}
@@ -149,9 +152,10 @@ type naverCompareReply struct {
 }
 
 // naverCompare answers {"result":bool,"responseTime":seconds}, the seconds running from the
-// first delivery of the image (or sound, for skey) to the compare, to two decimals. An empty
-// or overlong value is a false result with -1, the bottom of the document's range, and uses
-// up no attempt.
+// first delivery of the image (or sound, for skey) to the compare, to two decimals. A value
+// refused before comparing (empty, overlong, invalid characters: service.ErrBadAnswer) is a
+// false result with -1, the bottom of the document's range, and uses up no attempt: the
+// document has no error code for a malformed value.
 func (s *server) naverCompare(c echo.Context, app *service.App, ch service.Channel) error {
 	if !s.verify.allow(app.AppKey, s.now()) {
 		return errRateLimited
@@ -159,7 +163,7 @@ func (s *server) naverCompare(c echo.Context, app *service.App, ch service.Chann
 	res, err := s.svc.Verify(c.Request().Context(), app, c.QueryParam("key"), c.QueryParam("value"), ch)
 	reply := naverCompareReply{Result: err == nil, ResponseTime: math.Round(res.ResponseTime.Seconds()*100) / 100}
 	switch {
-	case errors.Is(err, service.ErrEmptyAnswer), errors.Is(err, service.ErrAnswerTooLong):
+	case errors.Is(err, service.ErrBadAnswer):
 		reply.ResponseTime = -1
 	case err != nil && !errors.Is(err, service.ErrWrongAnswer):
 		return err
@@ -177,21 +181,24 @@ func (s *server) naverChallenge(ch service.Channel) echo.HandlerFunc {
 		if appKey == "" {
 			appKey = c.Request().Header.Get(naverKeyIDHeader)
 		}
-		if appKey == "" {
-			return errMissingCredentials
-		}
-		ctx := c.Request().Context()
-		if _, err := s.svc.App(ctx, appKey); err != nil {
+		_, err := s.identify(c, func(ctx context.Context) (*service.App, error) {
+			if appKey == "" {
+				return nil, errMissingCredentials
+			}
+			return s.svc.App(ctx, service.Naver, appKey)
+		})
+		if err != nil {
 			return err
 		}
+		ctx := c.Request().Context()
 		if ch == service.Audio {
-			wav, err := s.svc.KeyAudio(ctx, c.QueryParam("key"), appKey)
+			wav, err := s.svc.KeyAudio(ctx, service.Naver, c.QueryParam("key"), appKey)
 			if err != nil {
 				return err
 			}
 			return sendChallenge(c, "audio/wav", wav)
 		}
-		img, err := s.svc.KeyImage(ctx, c.QueryParam("key"), appKey)
+		img, err := s.svc.KeyImage(ctx, service.Naver, c.QueryParam("key"), appKey)
 		if err != nil {
 			return err
 		}

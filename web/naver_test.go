@@ -15,9 +15,15 @@ func naverAuth(app *service.App, secret string) []string {
 	return []string{"X-NCP-APIGW-API-KEY-ID", app.AppKey, "X-NCP-APIGW-API-KEY", secret}
 }
 
+// naverKey issues a key for the harness's app through path (nkey or skey).
 func (h *harness) naverKey(path string) string {
 	h.t.Helper()
-	r := h.do("GET", path+"?code=0", naverAuth(h.app, h.secret)...)
+	return h.naverKeyOf(h.app, h.secret, path)
+}
+
+func (h *harness) naverKeyOf(app *service.App, secret, path string) string {
+	h.t.Helper()
+	r := h.do("GET", path+"?code=0", naverAuth(app, secret)...)
 	key, _ := r.json(h.t)["key"].(string)
 	if r.status != 200 || key == "" {
 		h.t.Fatalf("nkey: %d %s", r.status, r.body)
@@ -25,8 +31,11 @@ func (h *harness) naverKey(path string) string {
 	return key
 }
 
-func (h *harness) naverImage(key string) reply {
-	return h.do("GET", "/captcha-bin/v1/ncaptcha?key="+key+"&X-NCP-APIGW-API-KEY-ID="+h.app.AppKey)
+// naverImage fetches a key's image as the harness's app's pages do, the appkey in the URL.
+func (h *harness) naverImage(key string) reply { return h.naverImageOf(h.app, key) }
+
+func (h *harness) naverImageOf(app *service.App, key string) reply {
+	return h.do("GET", "/captcha-bin/v1/ncaptcha?key="+key+"&X-NCP-APIGW-API-KEY-ID="+app.AppKey)
 }
 
 func naverCompare(path, key, value string) string {
@@ -158,14 +167,14 @@ func TestNaverErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
+			h := newNaverHarness(t)
 			checkNaverError(t, tc.run(h), tc.status, tc.code)
 		})
 	}
 }
 
 func TestNaverAuthErrorsCarryTheGatewayBody(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	r := h.do("GET", nkey)
 	gw, _ := r.json(t)["error"].(map[string]any)
 	if gw["errorCode"] != "200" || gw["message"] != "Authentication Failed" {
@@ -178,7 +187,7 @@ func TestNaverAuthErrorsCarryTheGatewayBody(t *testing.T) {
 }
 
 func TestNaverFlow(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	auth := naverAuth(h.app, h.secret)
 	for _, issue := range []string{nkey + "?code=0", nkey, "/v1/captcha/nkey?code=0"} {
 		r := h.do("GET", issue, auth...)
@@ -211,7 +220,7 @@ func TestNaverFlow(t *testing.T) {
 }
 
 func TestNaverWrongAndEmptyValues(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	auth := naverAuth(h.app, h.secret)
 	key := h.naverKey(nkey)
 	h.naverImage(key)
@@ -225,7 +234,7 @@ func TestNaverWrongAndEmptyValues(t *testing.T) {
 }
 
 func TestNaverVoice(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	auth := naverAuth(h.app, h.secret)
 	key := h.naverKey("/scaptcha/v1/skey")
 	r := h.do("GET", "/scaptcha-bin/v1/scaptcha?key="+key+"&X-NCP-APIGW-API-KEY-ID="+h.app.AppKey)
@@ -237,7 +246,7 @@ func TestNaverVoice(t *testing.T) {
 }
 
 func TestNaverServerFailure(t *testing.T) {
-	h := newHarness(t)
+	h := newNaverHarness(t)
 	key := h.naverKey(nkey)
 	h.db.Close()
 	for _, path := range []string{nkey, naverCompare(nkey, key, "ACE234")} {

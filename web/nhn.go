@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -63,7 +64,11 @@ var nhnResults = []struct {
 	fetch   int
 }{
 	{errMissingParameter, -2, "PARAMETER_ERROR", http.StatusBadRequest},
-	{service.ErrAnswerTooLong, -2, "PARAMETER_ERROR", http.StatusBadRequest},
+	// An empty answer has a code of its own; every other answer refused before comparing
+	// (overlong, invalid characters) is a parameter error. The first match wins, and
+	// ErrEmptyAnswer is an ErrBadAnswer too, so it comes first.
+	{service.ErrEmptyAnswer, -8, "EMPTY_ANSWER", http.StatusBadRequest},
+	{service.ErrBadAnswer, -2, "PARAMETER_ERROR", http.StatusBadRequest},
 	{errRateLimited, -3, "HTTP_STATUS_ERROR", http.StatusTooManyRequests},
 	{service.ErrUnknownApp, -4, "APPKEY_ERROR", http.StatusNotFound},
 	{service.ErrAppDisabled, -4, "APPKEY_ERROR", http.StatusNotFound},
@@ -71,7 +76,6 @@ var nhnResults = []struct {
 	{service.ErrKeyUsedUp, -5, "EXPIRED_KEY_ERROR", http.StatusGone},
 	{service.ErrWrongAnswer, -6, "WRONG_ANSWER_ERROR", http.StatusBadRequest},
 	{service.ErrKeyNotFound, -7, "INVALID_KEY_ERROR", http.StatusNotFound},
-	{service.ErrEmptyAnswer, -8, "EMPTY_ANSWER", http.StatusBadRequest},
 }
 
 // nhnError answers err with its result code and returns it again if it is a server failure.
@@ -98,8 +102,11 @@ func (s *server) nhnError(c echo.Context, err error) error {
 	return err
 }
 
+// nhnApp identifies the app of the path, then takes a token from its bucket in limiter.
 func (s *server) nhnApp(c echo.Context, limiter *keyedLimiter) (*service.App, error) {
-	app, err := s.svc.App(c.Request().Context(), c.Param("appKey"))
+	app, err := s.identify(c, func(ctx context.Context) (*service.App, error) {
+		return s.svc.App(ctx, service.NHN, c.Param("appKey"))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +132,7 @@ func (s *server) nhnImage(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	img, err := s.svc.KeyImage(c.Request().Context(), c.Param("key"), "")
+	img, err := s.svc.KeyImage(c.Request().Context(), service.NHN, c.Param("key"), "")
 	if err != nil {
 		return err
 	}
@@ -136,7 +143,7 @@ func (s *server) nhnSound(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	wav, err := s.svc.KeyAudio(c.Request().Context(), c.Param("key"), "")
+	wav, err := s.svc.KeyAudio(c.Request().Context(), service.NHN, c.Param("key"), "")
 	if err != nil {
 		return err
 	}

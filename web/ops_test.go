@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -27,14 +28,14 @@ func withLimits(l web.Limits, trusted ...string) harnessOption {
 
 // tight limits: a burst of two and a trickle of refill, so the third request is refused.
 var tight = web.Limits{Enabled: true, AppIssue: web.Rate{PerSecond: 0.001, Burst: 2},
-	AppVerify: web.Rate{PerSecond: 0.001, Burst: 2}, IPFetch: web.Rate{PerSecond: 0.001, Burst: 2}}
+	AppVerify: web.Rate{PerSecond: 0.001, Burst: 2}, IPFetch: web.Rate{PerSecond: 0.001, Burst: 2},
+	IPAuthFailure: web.Rate{PerSecond: 0.001, Burst: 2}}
 
 func TestIssueAndVerifyAreLimitedPerApp(t *testing.T) {
 	h := newHarness(t, withLimits(tight))
 	h.nhnKey(h.app)
-	h.naverKey(nkey)
+	h.nhnKey(h.app)
 	checkNHN(t, h.do("POST", nhnIssuePath(h.app.AppKey)), 429, -3)
-	checkNaverError(t, h.do("GET", nkey, naverAuth(h.app, h.secret)...), 429, "420")
 	h.nhnKey(h.other) // another app has its own bucket
 
 	// Verification has a bucket of its own.
@@ -42,7 +43,72 @@ func TestIssueAndVerifyAreLimitedPerApp(t *testing.T) {
 	checkNHN(t, h.do("GET", nhnVerifyPath(h.other.AppKey, key, "WRONG1")), 200, -6)
 	checkNHN(t, h.do("DELETE", "/captcha/v1.0/appkeys/"+h.other.AppKey+"?key="+key), 200, 0)
 	checkNHN(t, h.do("GET", nhnVerifyPath(h.other.AppKey, key, "WRONG1")), 429, -3)
-	checkNaverError(t, h.do("GET", naverCompare(nkey, key, "x"), naverAuth(h.other, h.otherSec)...), 429, "420")
+
+	// The same for Naver apps; the image and voice CAPTCHAs share the app's buckets.
+	n := newNaverHarness(t, withLimits(tight))
+	n.naverKey(nkey)
+	n.naverKey("/scaptcha/v1/skey")
+	checkNaverError(t, n.do("GET", nkey, naverAuth(n.app, n.secret)...), 429, "420")
+	key = n.naverKeyOf(n.other, n.otherSec, nkey)
+	n.naverImageOf(n.other, key)
+	compare := naverCompare(nkey, key, "WRONG1")
+	checkNaverResult(t, n.do("GET", compare, naverAuth(n.other, n.otherSec)...), false, 0)
+	checkNaverError(t, n.do("GET", compare, naverAuth(n.other, n.otherSec)...), 403, "CT001")
+	checkNaverError(t, n.do("GET", compare, naverAuth(n.other, n.otherSec)...), 429, "420")
+}
+
+// Calls whose app cannot be identified are limited per client and charged to no app. A
+// client past its budget is refused whatever it sends, so that it cannot go on guessing.
+func TestFailedIdentificationIsLimitedPerClient(t *testing.T) {
+	const prober, customer, neighbour = "203.0.113.66", "198.51.100.7", "198.51.100.8"
+	h := newNaverHarness(t, withLimits(tight, "127.0.0.0/8"))
+	nhnApp, _ := h.createApp("nhn shop", service.NHN, service.DefaultAppSettings())
+	from := func(ip string, headers ...string) []string { return append(headers, "X-Forwarded-For", ip) }
+
+	// Every kind of failure takes one from a client's budget of two.
+	failures := []struct {
+		name string
+		nhn  bool // answered in the NHN dialect, else in Naver's
+		call func(ip string) reply
+	}{
+		{"a wrong secret", false, func(ip string) reply { return h.do("GET", nkey, from(ip, naverAuth(h.app, "a guess")...)...) }},
+		{"no credentials", false, func(ip string) reply { return h.do("GET", nkey, from(ip)...) }},
+		{"a disabled app", false, func(ip string) reply { return h.do("GET", nkey, from(ip, naverAuth(h.disabled, h.disSec)...)...) }},
+		{"an unknown appkey on the image", false, func(ip string) reply {
+			return h.do("GET", "/captcha-bin/v1/ncaptcha?key=AAAAAAAAAAAAAAAAAAAAAA&X-NCP-APIGW-API-KEY-ID="+unknownAppKey, from(ip)...)
+		}},
+		{"an unknown appkey", true, func(ip string) reply { return h.do("POST", nhnIssuePath(unknownAppKey), from(ip)...) }},
+		{"the other dialect's appkey", true, func(ip string) reply { return h.do("POST", nhnIssuePath(h.app.AppKey), from(ip)...) }},
+	}
+	for i, f := range failures {
+		ip := fmt.Sprintf("192.0.2.%d", i+1) // a client of its own for each
+		for range 2 {
+			if f.nhn {
+				checkNHN(t, f.call(ip), 200, -4)
+			} else {
+				checkNaverError(t, f.call(ip), 401, "200")
+			}
+		}
+		if r := f.call(ip); r.status != 429 {
+			t.Errorf("%s past the budget: %d %s", f.name, r.status, r.body)
+		}
+	}
+
+	// Past its budget the prober is refused even with the right credentials...
+	h.do("GET", nkey, from(prober, naverAuth(h.app, "guess 1")...)...)
+	h.do("GET", nkey, from(prober, naverAuth(h.app, "guess 2")...)...)
+	checkNaverError(t, h.do("GET", nkey, from(prober, naverAuth(h.app, h.secret)...)...), 429, "420")
+	checkNHN(t, h.do("POST", nhnIssuePath(nhnApp.AppKey), from(prober)...), 429, -3)
+	// ...while the apps it named lost none of their budget, and other clients none of theirs.
+	fromCustomer := from(customer, naverAuth(h.app, h.secret)...)
+	for range 2 {
+		if r := h.do("GET", nkey, fromCustomer...); r.status != 200 {
+			t.Fatalf("the customer's issuance: %d %s", r.status, r.body)
+		}
+	}
+	checkNaverError(t, h.do("GET", nkey, fromCustomer...), 429, "420") // the app's own limit, as before
+	checkNaverError(t, h.do("GET", nkey, from(neighbour, naverAuth(h.app, "wrong")...)...), 401, "200")
+	checkNHN(t, h.do("POST", nhnIssuePath(nhnApp.AppKey), from(neighbour)...), 200, 0)
 }
 
 func TestFetchesAreLimitedPerClient(t *testing.T) {
@@ -132,9 +198,10 @@ func TestConcurrentVerificationPassesOnce(t *testing.T) {
 func TestRestartKeepsKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), sqlite.FileName)
 	before := newHarnessAt(t, path)
+	naverApp, naverSecret := before.createApp("naver shop", service.Naver, service.DefaultAppSettings())
 	nhnKey := before.nhnServed(before.app)
-	naverKey := before.naverKey(nkey)
-	before.naverImage(naverKey)
+	naverKey := before.naverKeyOf(naverApp, naverSecret, nkey)
+	before.naverImageOf(naverApp, naverKey)
 	answers := map[string]string{nhnKey: before.answer(nhnKey), naverKey: before.answer(naverKey)}
 	image := before.do("GET", "/captcha/v1.0/keys/"+nhnKey+"/img").body
 	before.db.Close()
@@ -144,7 +211,7 @@ func TestRestartKeepsKeys(t *testing.T) {
 		t.Fatal("the image changed across the restart")
 	}
 	checkNHN(t, after.do("GET", nhnVerifyPath(after.app.AppKey, nhnKey, answers[nhnKey])), 200, 0)
-	checkNaverResult(t, after.do("GET", naverCompare(nkey, naverKey, answers[naverKey]), naverAuth(after.app, before.secret)...), true, 0)
+	checkNaverResult(t, after.do("GET", naverCompare(nkey, naverKey, answers[naverKey]), naverAuth(naverApp, naverSecret)...), true, 0)
 	if err := after.db.IntegrityCheck(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -17,12 +17,16 @@ type Rate struct {
 // Limits are the abuse limits, set with the two sides of a CAPTCHA flow in mind: issuance
 // and verification come from a customer's backend (one IP for all its users), so they are
 // limited per app; image and sound fetches come from end users' browsers, so they are
-// limited per client network.
+// limited per client network. A call whose app cannot be identified is charged to no app
+// (anyone can name any appkey): it is limited per client network too.
 type Limits struct {
 	Enabled   bool
 	AppIssue  Rate // key issuance, per app
 	AppVerify Rate // verification and expiry, per app
 	IPFetch   Rate // image and sound fetches, per client IP (per /64 for IPv6)
+	// IPAuthFailure is the budget of failed identifications (an unknown or disabled appkey,
+	// one of the other dialect, missing or wrong credentials) per client IP.
+	IPAuthFailure Rate
 }
 
 // maxBuckets bounds a limiter's memory. Past it, new keys share one overflow bucket: a flood
@@ -87,6 +91,25 @@ func (l *keyedLimiter) allow(key string, now time.Time) bool {
 	b.seen = now
 	l.mu.Unlock()
 	return b.limiter.AllowN(now, 1)
+}
+
+// exhausted says whether key's bucket is empty at now, without taking a token: for a limit
+// that charges only some requests (failures) but, once used up, refuses all of them.
+func (l *keyedLimiter) exhausted(key string, now time.Time) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	b := l.buckets[key]
+	overflowing := b == nil && len(l.buckets) >= maxBuckets
+	l.mu.Unlock()
+	switch {
+	case b != nil:
+		return b.limiter.TokensAt(now) < 1
+	case overflowing:
+		return l.overflow.TokensAt(now) < 1
+	}
+	return false // no bucket yet: a full one
 }
 
 func (l *keyedLimiter) sweep(now time.Time) {

@@ -25,6 +25,32 @@ func TestKeyedLimiterBucketsPerKey(t *testing.T) {
 	}
 }
 
+// exhausted looks without taking a token or making a bucket.
+func TestKeyedLimiterExhausted(t *testing.T) {
+	l := newKeyedLimiter(true, Rate{PerSecond: 1, Burst: 2})
+	now := time.Unix(1_700_000_000, 0)
+	if l.exhausted("a", now) || l.size() != 0 {
+		t.Fatalf("a key never seen: exhausted, or a bucket made (%d)", l.size())
+	}
+	l.allow("a", now)
+	for range 3 {
+		if l.exhausted("a", now) {
+			t.Fatal("exhausted with a token left, or looking took it")
+		}
+	}
+	l.allow("a", now)
+	if !l.exhausted("a", now) {
+		t.Fatal("not exhausted after the burst")
+	}
+	if l.exhausted("a", now.Add(time.Second)) {
+		t.Fatal("still exhausted after a refill")
+	}
+	var off *keyedLimiter
+	if off.exhausted("a", now) {
+		t.Fatal("a disabled limiter is exhausted")
+	}
+}
+
 // Buckets idle long enough to be full again are dropped, which changes no answer.
 func TestKeyedLimiterSweepsIdleBuckets(t *testing.T) {
 	l := newKeyedLimiter(true, Rate{PerSecond: 10, Burst: 20}) // full again after 2 s

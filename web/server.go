@@ -30,8 +30,9 @@ type Options struct {
 	Logger  *slog.Logger
 	Metrics *Metrics // nil: a fresh set
 	Limits  Limits
-	// TrustedProxies are the networks whose X-Forwarded-For header is believed. With none,
-	// the client IP is the connection's address and the header is ignored.
+	// TrustedProxies are the networks whose forwarding headers are believed: X-Forwarded-For
+	// for the client IP, and X-Forwarded-Proto (or echo's other scheme headers) for
+	// c.Scheme(). With none, both come from the connection and the headers are ignored.
 	TrustedProxies []*net.IPNet
 	// MetricsToken, if set, is required as "Authorization: Bearer TOKEN" to read /metrics.
 	MetricsToken string
@@ -47,19 +48,22 @@ type server struct {
 	issue   *keyedLimiter
 	verify  *keyedLimiter
 	fetch   *keyedLimiter
-	now     func() time.Time
+	// authFailures counts, per client network, the calls whose app could not be identified.
+	authFailures *keyedLimiter
+	now          func() time.Time
 }
 
 // New builds the router.
 func New(o Options) *echo.Echo {
 	s := &server{
-		svc:     o.Service,
-		log:     o.Logger,
-		metrics: o.Metrics,
-		issue:   newKeyedLimiter(o.Limits.Enabled, o.Limits.AppIssue),
-		verify:  newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
-		fetch:   newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
-		now:     time.Now,
+		svc:          o.Service,
+		log:          o.Logger,
+		metrics:      o.Metrics,
+		issue:        newKeyedLimiter(o.Limits.Enabled, o.Limits.AppIssue),
+		verify:       newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
+		fetch:        newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
+		authFailures: newKeyedLimiter(o.Limits.Enabled, o.Limits.IPAuthFailure),
+		now:          time.Now,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
@@ -70,8 +74,9 @@ func New(o Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = clientIPExtractor(o.TrustedProxies)
+	e.SchemeExtractor = schemeExtractor(o.TrustedProxies)
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.observe, middleware.Recover(), noStore, middleware.BodyLimit(maxBody))
+	e.Use(s.observe, middleware.Recover(), noStoreNoSniff, middleware.BodyLimit(maxBody))
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/metrics", metricsAccess(o.MetricsToken, echo.WrapHandler(s.metrics.Handler())))
@@ -80,26 +85,46 @@ func New(o Options) *echo.Echo {
 	return e
 }
 
-// clientIPExtractor believes X-Forwarded-For only from the trusted proxies. echo's defaults
-// trust every private and loopback address, which would let any client on such a network
-// choose its own rate-limit bucket, so they are turned off.
+// clientIPExtractor believes X-Forwarded-For only from the trusted proxies.
 func clientIPExtractor(trusted []*net.IPNet) echo.IPExtractor {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect()
 	}
+	return echo.ExtractIPFromXFFHeader(onlyFrom(trusted)...)
+}
+
+// schemeExtractor believes X-Forwarded-Proto, X-Forwarded-Protocol, X-Forwarded-Ssl and
+// X-Url-Scheme only from the trusted proxies; otherwise the scheme is the connection's. The
+// admin UI makes its cookies Secure by it, which no client may decide for itself.
+func schemeExtractor(trusted []*net.IPNet) echo.SchemeExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractSchemeDirect()
+	}
+	return echo.ExtractSchemeFromHeaders(onlyFrom(trusted)...)
+}
+
+// onlyFrom makes echo trust forwarding headers from the trusted networks alone. echo's
+// defaults trust every private and loopback address (and unix socket peers), which would let
+// any client on such a network choose its own rate-limit bucket or the scheme it is seen
+// to use, so they are turned off.
+func onlyFrom(trusted []*net.IPNet) []echo.TrustOption {
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 	for _, n := range trusted {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
-	return echo.ExtractIPFromXFFHeader(opts...)
+	return opts
 }
 
-// noStore forbids caching of every response: keys, images and results are all one-off.
-func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+// noStoreNoSniff sets the headers every response carries, whatever answers it (a handler,
+// the error handler, the router's 404 and 405, the admin UI): keys, images and results are
+// all one-off, so nothing is cached; and a browser must take each body as the type it is
+// sent as, never guess (a JPEG or a JSON error read as HTML or script).
+func noStoreNoSniff(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Cache-Control", "no-store")
+		h.Set(echo.HeaderCacheControl, "no-store")
 		h.Set("Pragma", "no-cache")
+		h.Set(echo.HeaderXContentTypeOptions, "nosniff")
 		return next(c)
 	}
 }
@@ -229,6 +254,33 @@ var (
 	errBadParameter       = errors.New("invalid parameter")
 	errMissingCredentials = errors.New("missing credentials")
 )
+
+// identify finds the app a call names with find, under the per-client budget of failed
+// identifications. A failure takes one from the client's budget, never from an app's: until
+// it is identified, the call may name any app. A client that has used up its budget is
+// refused before find, right credentials or wrong, so that guessing appkeys or secrets past
+// the budget learns nothing.
+func (s *server) identify(c echo.Context, find func(context.Context) (*service.App, error)) (*service.App, error) {
+	client, now := clientNetwork(c.RealIP()), s.now()
+	if s.authFailures.exhausted(client, now) {
+		return nil, errRateLimited
+	}
+	app, err := find(c.Request().Context())
+	if isAuthFailure(err) {
+		s.authFailures.allow(client, now)
+	}
+	return app, err
+}
+
+// isAuthFailure is true for the errors that leave a call's app unidentified.
+func isAuthFailure(err error) bool {
+	for _, e := range []error{service.ErrUnknownApp, service.ErrAppDisabled, service.ErrBadSecret, errMissingCredentials} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // allowFetch applies the per-client limit to image and sound fetches.
 func (s *server) allowFetch(c echo.Context) bool {

@@ -20,9 +20,10 @@ import (
 type App struct {
 	ID         int64
 	Name       string
-	AppKey     string // public: in NHN URLs and Naver's X-NCP-APIGW-API-KEY-ID
+	AppKey     string // the NHN credential; public in the Naver flow (its image URLs)
 	SecretHash []byte // SHA-256 of the secret, which is shown once and never stored
 	Enabled    bool
+	API        API // the one dialect the app answers in
 	Settings   AppSettings
 	CreatedAt  time.Time
 }
@@ -71,12 +72,15 @@ const (
 	secretBytes = 32
 )
 
-// CreateApp registers an app and returns it with its secret, which exists nowhere else
-// afterwards: only its hash is stored.
-func (s *Service) CreateApp(ctx context.Context, name string, settings AppSettings) (*App, string, error) {
+// CreateApp registers an app that answers in api and returns it with its secret, which
+// exists nowhere else afterwards: only its hash is stored.
+func (s *Service) CreateApp(ctx context.Context, name string, api API, settings AppSettings) (*App, string, error) {
 	name = strings.TrimSpace(name)
 	if !validAppName(name) {
 		return nil, "", ErrAppNameInvalid
+	}
+	if err := api.Validate(); err != nil {
+		return nil, "", err
 	}
 	if err := settings.Validate(); err != nil {
 		return nil, "", err
@@ -89,6 +93,7 @@ func (s *Service) CreateApp(ctx context.Context, name string, settings AppSettin
 		AppKey:     hex.EncodeToString(key),
 		SecretHash: hashSecret(secretText),
 		Enabled:    true,
+		API:        api,
 		Settings:   settings,
 		CreatedAt:  s.now().Truncate(time.Millisecond),
 	}
@@ -124,9 +129,12 @@ func hashSecret(secret string) []byte {
 	return h[:]
 }
 
-// App returns an enabled app by its appkey: ErrUnknownApp or ErrAppDisabled otherwise. The
+// App returns the enabled app that has this appkey and answers in api: ErrUnknownApp or
+// ErrAppDisabled otherwise. An app of another dialect is ErrUnknownApp, like an appkey no
+// app has, even when disabled: a dialect reaches its own apps only, and a caller of another
+// learns nothing from trying (but for timing, since apps found recently are cached). The
 // NHN dialect authenticates with the appkey alone, as that cloud does.
-func (s *Service) App(ctx context.Context, appKey string) (*App, error) {
+func (s *Service) App(ctx context.Context, api API, appKey string) (*App, error) {
 	if !validAppKey(appKey) {
 		return nil, ErrUnknownApp // cannot be one of ours: spare the database
 	}
@@ -134,16 +142,19 @@ func (s *Service) App(ctx context.Context, appKey string) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if app.API != api {
+		return nil, ErrUnknownApp
+	}
 	if !app.Enabled {
 		return nil, ErrAppDisabled
 	}
 	return app, nil
 }
 
-// AuthenticateApp returns the enabled app whose appkey and secret these are. The secret is
-// compared in constant time.
-func (s *Service) AuthenticateApp(ctx context.Context, appKey, secret string) (*App, error) {
-	app, err := s.App(ctx, appKey)
+// AuthenticateApp returns the enabled app of api whose appkey and secret these are. The
+// secret is compared in constant time.
+func (s *Service) AuthenticateApp(ctx context.Context, api API, appKey, secret string) (*App, error) {
+	app, err := s.App(ctx, api, appKey)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +187,18 @@ func (s *Service) SetAppEnabled(ctx context.Context, appKey string, enabled bool
 		return ErrUnknownApp
 	}
 	return s.store.SetAppEnabled(ctx, appKey, enabled)
+}
+
+// SetAppAPI switches the dialect an app answers in. Its keys already issued can then be
+// fetched and verified only through the new dialect.
+func (s *Service) SetAppAPI(ctx context.Context, appKey string, api API) error {
+	if err := api.Validate(); err != nil {
+		return err
+	}
+	if !validAppKey(appKey) {
+		return ErrUnknownApp
+	}
+	return s.store.SetAppAPI(ctx, appKey, api)
 }
 
 // DeleteApp removes an app with its keys and its verification history.

@@ -60,14 +60,19 @@ func (c *cachingStore) SetAppEnabled(ctx context.Context, appKey string, enabled
 	return c.Store.SetAppEnabled(ctx, appKey, enabled)
 }
 
+func (c *cachingStore) SetAppAPI(ctx context.Context, appKey string, api API) error {
+	defer c.forget()
+	return c.Store.SetAppAPI(ctx, appKey, api)
+}
+
 func (c *cachingStore) DeleteApp(ctx context.Context, appKey string) error {
 	defer c.forget()
 	return c.Store.DeleteApp(ctx, appKey)
 }
 
-func (c *cachingStore) UpdateApp(ctx context.Context, id int64, name string, settings AppSettings) error {
+func (c *cachingStore) UpdateApp(ctx context.Context, id int64, name string, api API, settings AppSettings) error {
 	defer c.forget()
-	return c.Store.UpdateApp(ctx, id, name, settings)
+	return c.Store.UpdateApp(ctx, id, name, api, settings)
 }
 
 func (c *cachingStore) SetAppSecret(ctx context.Context, id int64, secretHash []byte) error {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"captcha/engine"
 )
@@ -18,8 +17,9 @@ type Key struct {
 	ID     string
 	AppID  int64
 	AppKey string // of the owning app, loaded with the key so a fetch costs one query
-	// AppEnabled is the owning app's state when the key was loaded.
+	// AppEnabled and AppAPI are the owning app's state and dialect when the key was loaded.
 	AppEnabled    bool
+	AppAPI        API
 	Answer        string
 	Options       engine.Options // fixed at issuance
 	MaxAttempts   int
@@ -124,10 +124,6 @@ func newKeyID(now time.Time) string {
 	return keyEncoding.EncodeToString(id[:])
 }
 
-// MaxAnswerLength bounds a submitted answer, in characters; longer is a parameter error
-// rather than a wrong answer, so that it does not use up an attempt.
-const MaxAnswerLength = 64
-
 // IssueKey creates a key for app with a fresh answer, drawn as the app's settings say now.
 func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 	answer, err := engine.NewAnswer(app.Settings.Charset, app.Settings.Length)
@@ -140,6 +136,7 @@ func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 		AppID:       app.ID,
 		AppKey:      app.AppKey,
 		AppEnabled:  app.Enabled,
+		AppAPI:      app.API,
 		Answer:      answer,
 		Options:     app.Settings.Options,
 		MaxAttempts: app.Settings.MaxAttempts,
@@ -167,18 +164,19 @@ func validKeyID(id string) bool {
 	return true
 }
 
-// KeyImage returns the JPEG of a live key, the same bytes every time. appKey, when not empty,
-// must be the key's app (the Naver dialect names it; NHN browsers fetch with the key alone).
-func (s *Service) KeyImage(ctx context.Context, keyID, appKey string) ([]byte, error) {
-	return s.serve(ctx, keyID, appKey, Image)
+// KeyImage returns the JPEG of a live key of an app of api, the same bytes every time.
+// appKey, when not empty, must be the key's app (the Naver dialect names it; NHN browsers
+// fetch with the key alone).
+func (s *Service) KeyImage(ctx context.Context, api API, keyID, appKey string) ([]byte, error) {
+	return s.serve(ctx, api, keyID, appKey, Image)
 }
 
 // KeyAudio returns the WAV of a live key, speaking the same answer as its image.
-func (s *Service) KeyAudio(ctx context.Context, keyID, appKey string) ([]byte, error) {
-	return s.serve(ctx, keyID, appKey, Audio)
+func (s *Service) KeyAudio(ctx context.Context, api API, keyID, appKey string) ([]byte, error) {
+	return s.serve(ctx, api, keyID, appKey, Audio)
 }
 
-func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) ([]byte, error) {
+func (s *Service) serve(ctx context.Context, api API, keyID, appKey string, ch Channel) ([]byte, error) {
 	if !validKeyID(keyID) {
 		return nil, ErrKeyNotFound
 	}
@@ -187,7 +185,7 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	}
 	// The first delivery is recorded in the same step that checks the key, before drawing:
 	// one write instead of a read and a write.
-	k, err := s.store.DeliverKey(ctx, keyID, appKey, ch, s.now().Truncate(time.Millisecond))
+	k, err := s.store.DeliverKey(ctx, keyID, api, appKey, ch, s.now().Truncate(time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
@@ -214,12 +212,13 @@ func (s *Service) serve(ctx context.Context, keyID, appKey string, ch Channel) (
 	return data, nil
 }
 
-// Deliverable says whether the key's challenge may be delivered at now to a client that
-// names appKey (or none, for the NHN dialect, whose browsers fetch with the key alone): nil,
-// or ErrKeyNotFound for another app's key, ErrAppDisabled, ErrKeyUsedUp or ErrKeyExpired.
-func (k *Key) Deliverable(appKey string, now time.Time) error {
+// Deliverable says whether the key's challenge may be delivered at now to a client of
+// dialect api that names appKey (or none, for the NHN dialect, whose browsers fetch with the
+// key alone): nil, or ErrKeyNotFound for another app's key (or another dialect's: no
+// dialect serves what another one issued), ErrAppDisabled, ErrKeyUsedUp or ErrKeyExpired.
+func (k *Key) Deliverable(api API, appKey string, now time.Time) error {
 	switch {
-	case appKey != "" && k.AppKey != appKey:
+	case k.AppAPI != api, appKey != "" && k.AppKey != appKey:
 		return ErrKeyNotFound
 	case !k.AppEnabled:
 		return ErrAppDisabled
@@ -240,26 +239,25 @@ type VerifyResult struct {
 }
 
 // Verify checks an answer for one of app's keys, atomically: of any number of concurrent
-// verifications of a key, at most one passes. A wrong answer uses up one attempt; an empty
-// or overlong one uses none. require names the channel that must have been served first
+// verifications of a key, at most one passes. A wrong answer uses up one attempt; one refused
+// before comparing (ErrBadAnswer: empty, overlong, invalid) uses none. Answers are compared
+// as normalizeAnswer says. require names the channel that must have been served first
 // (the Naver dialect compares only after its image or sound was delivered).
 //
 // The error is nil when the answer passed, ErrWrongAnswer (with a filled result) when it did
 // not, and another error when the key could not be verified at all.
 func (s *Service) Verify(ctx context.Context, app *App, keyID, answer string, require Channel) (VerifyResult, error) {
 	var res VerifyResult
-	given := engine.NormalizeAnswer(answer)
-	switch {
-	case given == "":
-		return res, ErrEmptyAnswer
-	case utf8.RuneCountInString(given) > MaxAnswerLength:
-		return res, ErrAnswerTooLong
-	case !validKeyID(keyID):
+	given, err := normalizeAnswer(answer)
+	if err != nil {
+		return res, err
+	}
+	if !validKeyID(keyID) {
 		return res, ErrKeyNotFound
 	}
 	now := s.now().Truncate(time.Millisecond)
 	var outcome Outcome
-	err := s.store.UpdateKey(ctx, keyID, func(k *Key) (*Verification, error) {
+	err = s.store.UpdateKey(ctx, keyID, func(k *Key) (*Verification, error) {
 		if k.AppID != app.ID {
 			return nil, ErrKeyNotFound // another app's key is no key of this one
 		}
@@ -279,8 +277,10 @@ func (s *Service) Verify(ctx context.Context, app *App, keyID, answer string, re
 			return nil, ErrNotServed
 		default:
 			k.Attempts++
-			// Constant time: how much of a guess matched must not show in the timing.
-			if subtle.ConstantTimeCompare([]byte(given), []byte(k.Answer)) == 1 {
+			// Constant time: how much of a guess matched must not show in the timing. The
+			// stored answer is folded like the given one, so that an answer stored in any form
+			// (an older version's, a future charset's) is compared as it is typed.
+			if subtle.ConstantTimeCompare([]byte(given), []byte(foldAnswer(k.Answer))) == 1 {
 				v.Outcome, k.Consumed = Passed, true
 			} else {
 				v.Outcome, k.Consumed = Wrong, k.Attempts >= k.MaxAttempts

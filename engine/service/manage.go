@@ -18,12 +18,16 @@ func (s *Service) AppByID(ctx context.Context, id int64) (*App, error) {
 	return s.store.AppByID(ctx, id)
 }
 
-// UpdateApp renames an app and replaces its settings, after checking both: an invalid value
-// changes nothing. Keys already issued keep the options they were issued with.
-func (s *Service) UpdateApp(ctx context.Context, id int64, name string, settings AppSettings) (*App, error) {
+// UpdateApp renames an app and replaces its dialect and settings, after checking them all:
+// an invalid value changes nothing. Keys already issued keep the options they were issued
+// with.
+func (s *Service) UpdateApp(ctx context.Context, id int64, name string, api API, settings AppSettings) (*App, error) {
 	name = strings.TrimSpace(name)
 	if !validAppName(name) {
 		return nil, ErrAppNameInvalid
+	}
+	if err := api.Validate(); err != nil {
+		return nil, err
 	}
 	if err := settings.Validate(); err != nil {
 		return nil, err
@@ -31,7 +35,7 @@ func (s *Service) UpdateApp(ctx context.Context, id int64, name string, settings
 	if id <= 0 {
 		return nil, ErrUnknownApp
 	}
-	if err := s.store.UpdateApp(ctx, id, name, settings); err != nil {
+	if err := s.store.UpdateApp(ctx, id, name, api, settings); err != nil {
 		return nil, err
 	}
 	return s.store.AppByID(ctx, id)
@@ -70,13 +74,14 @@ func (s *Service) DemoApp(ctx context.Context) (*App, error) {
 }
 
 // EnsureDemoApp returns the demo app, creating it with the default settings if there is
-// none, and says whether it did. Its secret is thrown away: the demo page calls the service
+// none, and says whether it did. It speaks NHN, whose browsers load challenges by the key
+// alone, as the demo page does. Its secret is thrown away: the demo page calls the service
 // directly, and an operator who wants to call the API as the demo app rotates it.
 func (s *Service) EnsureDemoApp(ctx context.Context) (*App, bool, error) {
 	app, err := s.DemoApp(ctx)
 	if !errors.Is(err, ErrUnknownApp) {
 		return app, false, err
 	}
-	app, _, err = s.CreateApp(ctx, DemoAppName, DefaultAppSettings())
+	app, _, err = s.CreateApp(ctx, DemoAppName, NHN, DefaultAppSettings())
 	return app, err == nil, err
 }

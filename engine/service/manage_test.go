@@ -18,11 +18,11 @@ func TestUpdateApp(t *testing.T) {
 
 	s := service.DefaultAppSettings()
 	s.Charset, s.Length, s.Lang, s.KeyLifetime, s.MaxAttempts = engine.Hangul, 4, engine.Korean, time.Hour, 3
-	got, err := f.svc.UpdateApp(ctx, app.ID, "  shop 2 ", s)
+	got, err := f.svc.UpdateApp(ctx, app.ID, "  shop 2 ", service.Naver, s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Name != "shop 2" || got.Settings != s || got.AppKey != app.AppKey {
+	if got.Name != "shop 2" || got.API != service.Naver || got.Settings != s || got.AppKey != app.AppKey {
 		t.Errorf("updated to %+v", got)
 	}
 	if k := f.key(t, got); k.Options.Charset != engine.Hangul || k.MaxAttempts != 3 {
@@ -51,19 +51,26 @@ func TestUpdateAppRefusesInvalidSettings(t *testing.T) {
 	} {
 		s := service.DefaultAppSettings()
 		tc.change(&s)
-		_, err := f.svc.UpdateApp(ctx, app.ID, "renamed", s)
+		_, err := f.svc.UpdateApp(ctx, app.ID, "renamed", service.NHN, s)
 		var fe *engine.FieldError
 		if !errors.As(err, &fe) || fe.Field != tc.field {
 			t.Errorf("%s: got %v", tc.field, err)
 		}
 	}
-	if _, err := f.svc.UpdateApp(ctx, app.ID, " ", service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
+	for _, api := range []service.API{"", "widget", "NHN"} {
+		_, err := f.svc.UpdateApp(ctx, app.ID, "renamed", api, service.DefaultAppSettings())
+		var fe *engine.FieldError
+		if !errors.As(err, &fe) || fe.Field != "api" || fe.Allowed != "nhn, naver" {
+			t.Errorf("api %q: got %v", api, err)
+		}
+	}
+	if _, err := f.svc.UpdateApp(ctx, app.ID, " ", service.NHN, service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
 		t.Errorf("blank name: %v", err)
 	}
-	if _, err := f.svc.UpdateApp(ctx, 9999, "x", service.DefaultAppSettings()); !errors.Is(err, service.ErrUnknownApp) {
+	if _, err := f.svc.UpdateApp(ctx, 9999, "x", service.NHN, service.DefaultAppSettings()); !errors.Is(err, service.ErrUnknownApp) {
 		t.Errorf("unknown app: %v", err)
 	}
-	if got, _ := f.svc.AppByID(ctx, app.ID); got.Name != app.Name || got.Settings != app.Settings {
+	if got, _ := f.svc.AppByID(ctx, app.ID); got.Name != app.Name || got.API != app.API || got.Settings != app.Settings {
 		t.Errorf("a refused update changed the app: %+v", got)
 	}
 }
@@ -71,7 +78,7 @@ func TestUpdateAppRefusesInvalidSettings(t *testing.T) {
 func TestRotateSecret(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	app, old, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, old, err := f.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +86,10 @@ func TestRotateSecret(t *testing.T) {
 	if err != nil || secret == old || len(secret) != len(old) {
 		t.Fatalf("rotated %q (was %q): %v", secret, old, err)
 	}
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, old); !errors.Is(err, service.ErrBadSecret) {
 		t.Errorf("the old secret: %v", err)
 	}
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil {
 		t.Errorf("the new secret: %v", err)
 	}
 	if _, err := f.svc.RotateSecret(ctx, 9999); !errors.Is(err, service.ErrUnknownApp) {

@@ -23,7 +23,11 @@ type Operator struct {
 	Name         string
 	PasswordHash []byte // bcrypt
 	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// UpdatedAt is when the password was last set: nothing else about an operator changes.
+	UpdatedAt time.Time
+	// MustChangePassword marks a password that was generated, not chosen: the operator
+	// must choose one before doing anything else in the admin UI.
+	MustChangePassword bool
 }
 
 // Session is a signed-in operator. Its token lives only in the operator's cookie; the store
@@ -32,6 +36,8 @@ type Session struct {
 	TokenHash    []byte
 	OperatorID   int64
 	OperatorName string
+	// MustChangePassword is the operator's: it still has the password it was given.
+	MustChangePassword bool
 	// CSRFToken goes in every form of the session and must come back with it.
 	CSRFToken string
 	CreatedAt time.Time
@@ -44,14 +50,14 @@ type OperatorStore interface {
 	// CreateFirstOperator inserts op, setting its ID, only if there is no operator at all,
 	// atomically; it says whether it did.
 	CreateFirstOperator(ctx context.Context, op *Operator) (bool, error)
-	// SetOperatorPassword creates the operator or replaces its password, and ends every
-	// session it has, in one transaction.
+	// SetOperatorPassword creates the operator or replaces its password, clears its
+	// MustChangePassword, and ends every session it has, in one transaction.
 	SetOperatorPassword(ctx context.Context, name string, hash []byte, at time.Time) error
 	OperatorByName(ctx context.Context, name string) (*Operator, error)
 
 	CreateSession(ctx context.Context, s *Session) error
-	// SessionByTokenHash returns the session, with its operator's name, if it has not
-	// expired by now.
+	// SessionByTokenHash returns the session, with its operator's name and
+	// MustChangePassword, if it has not expired by now.
 	SessionByTokenHash(ctx context.Context, hash []byte, now time.Time) (*Session, error)
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
@@ -87,6 +93,9 @@ type OperatorOptions struct {
 	SessionLifetime time.Duration
 	// PasswordCost is the bcrypt cost; bcrypt.DefaultCost when 0. Tests lower it.
 	PasswordCost int
+	// CompareHashAndPassword checks a password against its hash; bcrypt's when nil. Tests
+	// count and hold the checks through it, to see how many attempts get that far.
+	CompareHashAndPassword func(hash, password []byte) error
 }
 
 // Operators manages operator accounts and sessions.
@@ -95,6 +104,7 @@ type Operators struct {
 	now      func() time.Time
 	lifetime time.Duration
 	cost     int
+	compare  func(hash, password []byte) error
 	// decoy is compared against when the user name is unknown, so that a wrong name takes
 	// as long as a wrong password and does not tell which accounts exist.
 	decoy []byte
@@ -102,9 +112,13 @@ type Operators struct {
 
 // NewOperators returns the operator accounts kept in store.
 func NewOperators(store OperatorStore, o OperatorOptions) (*Operators, error) {
-	ops := &Operators{store: store, now: o.Now, lifetime: o.SessionLifetime, cost: o.PasswordCost}
+	ops := &Operators{store: store, now: o.Now, lifetime: o.SessionLifetime, cost: o.PasswordCost,
+		compare: o.CompareHashAndPassword}
 	if ops.now == nil {
 		ops.now = time.Now
+	}
+	if ops.compare == nil {
+		ops.compare = bcrypt.CompareHashAndPassword
 	}
 	if ops.lifetime <= 0 {
 		ops.lifetime = DefaultSessionLifetime
@@ -147,6 +161,7 @@ func CheckPassword(password string) error {
 }
 
 // SetPassword creates the operator or resets its password, and signs it out everywhere.
+// The password is one a person chose, so the operator need not change it.
 func (o *Operators) SetPassword(ctx context.Context, name, password string) error {
 	if !ValidOperatorName(name) {
 		return ErrOperatorNameInvalid
@@ -163,7 +178,8 @@ func (o *Operators) SetPassword(ctx context.Context, name, password string) erro
 
 // EnsureFirstOperator creates the FirstOperatorName account with a random password when
 // there is no operator at all, and returns the password, which is stored only as its hash.
-// created is false, and the password empty, when an operator already existed.
+// The account must change it at its first sign-in. created is false, and the password
+// empty, when an operator already existed.
 func (o *Operators) EnsureFirstOperator(ctx context.Context) (password string, created bool, err error) {
 	// 15 bytes: 120 bits, 20 characters of base64url.
 	password = base64.RawURLEncoding.EncodeToString(randomToken(15))
@@ -172,7 +188,8 @@ func (o *Operators) EnsureFirstOperator(ctx context.Context) (password string, c
 		return "", false, err
 	}
 	now := o.now().Truncate(time.Millisecond)
-	created, err = o.store.CreateFirstOperator(ctx, &Operator{Name: FirstOperatorName, PasswordHash: hash, CreatedAt: now, UpdatedAt: now})
+	created, err = o.store.CreateFirstOperator(ctx, &Operator{Name: FirstOperatorName, PasswordHash: hash,
+		CreatedAt: now, UpdatedAt: now, MustChangePassword: true})
 	if err != nil || !created {
 		return "", false, err
 	}
@@ -183,16 +200,30 @@ func (o *Operators) EnsureFirstOperator(ctx context.Context) (password string, c
 func (o *Operators) Authenticate(ctx context.Context, name, password string) (*Operator, error) {
 	op, err := o.store.OperatorByName(ctx, name)
 	if errors.Is(err, ErrUnknownOperator) || (err == nil && len(password) > MaxPasswordBytes) {
-		bcrypt.CompareHashAndPassword(o.decoy, []byte(password))
+		o.compare(o.decoy, []byte(password))
 		return nil, ErrBadLogin
 	}
 	if err != nil {
 		return nil, err
 	}
-	if bcrypt.CompareHashAndPassword(op.PasswordHash, []byte(password)) != nil {
+	if o.compare(op.PasswordHash, []byte(password)) != nil {
 		return nil, ErrBadLogin
 	}
 	return op, nil
+}
+
+// PasswordSetAt is when name's password was last set, or the zero time when there is no
+// such operator. The admin UI's sign-in throttle keys an account's records by it, so that a
+// password set in another process, by `captcha admin passwd`, lifts the account's blocks.
+func (o *Operators) PasswordSetAt(ctx context.Context, name string) (time.Time, error) {
+	op, err := o.store.OperatorByName(ctx, name)
+	if errors.Is(err, ErrUnknownOperator) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return op.UpdatedAt, nil
 }
 
 // Login authenticates and opens a session, returning the token for the cookie.
@@ -204,12 +235,13 @@ func (o *Operators) Login(ctx context.Context, name, password string) (string, *
 	token := base64.RawURLEncoding.EncodeToString(randomToken(32)) // 256 bits
 	now := o.now().Truncate(time.Millisecond)
 	s := &Session{
-		TokenHash:    hashToken(token),
-		OperatorID:   op.ID,
-		OperatorName: op.Name,
-		CSRFToken:    base64.RawURLEncoding.EncodeToString(randomToken(32)),
-		CreatedAt:    now,
-		ExpiresAt:    now.Add(o.lifetime),
+		TokenHash:          hashToken(token),
+		OperatorID:         op.ID,
+		OperatorName:       op.Name,
+		MustChangePassword: op.MustChangePassword,
+		CSRFToken:          base64.RawURLEncoding.EncodeToString(randomToken(32)),
+		CreatedAt:          now,
+		ExpiresAt:          now.Add(o.lifetime),
 	}
 	if err := o.store.CreateSession(ctx, s); err != nil {
 		return "", nil, err
@@ -232,8 +264,13 @@ func (o *Operators) Logout(ctx context.Context, s *Session) error {
 }
 
 // ChangePassword replaces a signed-in operator's password after checking the current one.
-// Every session of the operator ends, this one included.
+// Every session of the operator ends, this one included. A new password that may not be
+// used is refused before the current one is checked, so that the check's answer is never
+// thrown away.
 func (o *Operators) ChangePassword(ctx context.Context, s *Session, current, next string) error {
+	if err := CheckPassword(next); err != nil {
+		return err
+	}
 	if _, err := o.Authenticate(ctx, s.OperatorName, current); err != nil {
 		return err
 	}

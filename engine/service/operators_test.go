@@ -32,12 +32,27 @@ func TestFirstOperatorIsCreatedOnce(t *testing.T) {
 	if _, err := ops.Authenticate(ctx, service.FirstOperatorName, password); err != nil {
 		t.Fatalf("the printed password: %v", err)
 	}
+	// The generated password must be changed: the session says so until it is.
+	token, s, err := ops.Login(ctx, service.FirstOperatorName, password)
+	if err != nil || !s.MustChangePassword {
+		t.Errorf("signed in with the generated password: %+v, %v", s, err)
+	}
+	if s, err := ops.Session(ctx, token); err != nil || !s.MustChangePassword {
+		t.Errorf("the session read back: %+v, %v", s, err)
+	}
 	again, created, err := ops.EnsureFirstOperator(ctx)
 	if err != nil || created || again != "" {
 		t.Fatalf("second: %q %v %v", again, created, err)
 	}
 	if _, err := ops.Authenticate(ctx, service.FirstOperatorName, password); err != nil {
 		t.Fatalf("the first password after a restart: %v", err)
+	}
+	if err := ops.ChangePassword(ctx, s, password, "one I chose myself"); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err = ops.Login(ctx, service.FirstOperatorName, "one I chose myself")
+	if s, serr := ops.Session(ctx, token); err != nil || serr != nil || s.MustChangePassword {
+		t.Errorf("after choosing a password: %+v, %v, %v", s, err, serr)
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,7 +67,7 @@ func (f *fixture) app(t *testing.T, attempts int) *service.App {
 	t.Helper()
 	s := service.DefaultAppSettings()
 	s.MaxAttempts = attempts
-	app, _, err := f.svc.CreateApp(context.Background(), "shop", s)
+	app, _, err := f.svc.CreateApp(context.Background(), "shop", service.NHN, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +105,9 @@ func TestVerify(t *testing.T) {
 		{name: "empty and overlong answers use no attempt", attempts: 1,
 			steps: []step{{"", service.ErrEmptyAnswer}, {"  \t ", service.ErrEmptyAnswer},
 				{string(make([]byte, 65)) + "A", service.ErrAnswerTooLong}, {"=", nil}}},
+		{name: "invalid answers use no attempt", attempts: 1,
+			steps: []step{{"\x00", service.ErrInvalidAnswer}, {"\xff\xfe", service.ErrInvalidAnswer},
+				{"ACE\u200B234", service.ErrInvalidAnswer}, {"=", nil}}},
 		{name: "expired key", attempts: 1,
 			prepare: func(f *fixture, _ *service.App, _ *service.Key) { f.clock.Advance(service.DefaultKeyLifetime) },
 			steps:   []step{{"=", service.ErrKeyExpired}}},
@@ -183,14 +188,14 @@ func TestVerifyRequiresTheChannelServed(t *testing.T) {
 		t.Fatalf("before the image: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	if _, err := f.svc.KeyAudio(ctx, k.ID, ""); err != nil {
+	if _, err := f.svc.KeyAudio(ctx, service.NHN, k.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Verify(ctx, app, k.ID, k.Answer, service.Image); !errors.Is(err, service.ErrNotServed) {
 		t.Fatalf("with only the sound served: %v", err)
 	}
 	f.clock.Advance(2 * time.Second)
-	if _, err := f.svc.KeyImage(ctx, k.ID, app.AppKey); err != nil {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(1234 * time.Millisecond)
@@ -205,32 +210,32 @@ func TestServeChecksTheKey(t *testing.T) {
 	ctx := context.Background()
 	app, other := f.app(t, 1), f.app(t, 1)
 	k := f.key(t, app)
-	first, err := f.svc.KeyImage(ctx, k.ID, "")
+	first, err := f.svc.KeyImage(ctx, service.NHN, k.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := f.svc.KeyImage(ctx, k.ID, app.AppKey)
+	again, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey)
 	if string(first) != string(again) {
 		t.Error("the same key drew two different images")
 	}
-	if _, err := f.svc.KeyImage(ctx, k.ID, other.AppKey); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, other.AppKey); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("fetched with another app: %v", err)
 	}
-	if _, err := f.svc.KeyImage(ctx, "AAAAAAAAAAAAAAAAAAAAAA", ""); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, "AAAAAAAAAAAAAAAAAAAAAA", ""); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("unknown key: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, false)
-	if _, err := f.svc.KeyImage(ctx, k.ID, ""); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, ""); !errors.Is(err, service.ErrAppDisabled) {
 		t.Errorf("disabled app: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, true)
 	f.svc.Verify(ctx, app, k.ID, k.Answer, service.NoChannel)
-	if _, err := f.svc.KeyImage(ctx, k.ID, ""); !errors.Is(err, service.ErrKeyUsedUp) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, ""); !errors.Is(err, service.ErrKeyUsedUp) {
 		t.Errorf("used key: %v", err)
 	}
 	k2 := f.key(t, app)
 	f.clock.Advance(service.DefaultKeyLifetime)
-	if _, err := f.svc.KeyAudio(ctx, k2.ID, ""); !errors.Is(err, service.ErrKeyExpired) {
+	if _, err := f.svc.KeyAudio(ctx, service.NHN, k2.ID, ""); !errors.Is(err, service.ErrKeyExpired) {
 		t.Errorf("expired key: %v", err)
 	}
 }
@@ -245,8 +250,8 @@ func TestServicesSharingADatabaseDrawAlike(t *testing.T) {
 	}
 	app := f.app(t, 1)
 	k := f.key(t, app)
-	a, _ := f.svc.KeyImage(ctx, k.ID, "")
-	b, _ := other.KeyImage(ctx, k.ID, "")
+	a, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, "")
+	b, _ := other.KeyImage(ctx, service.NHN, k.ID, "")
 	if string(a) != string(b) {
 		t.Fatal("two services drew the same key differently")
 	}
@@ -282,14 +287,14 @@ func TestVerifyIsAtomic(t *testing.T) {
 func TestAuthenticateApp(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	app, secret, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, secret, err := f.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(app.AppKey) != 32 || len(secret) < 43 {
 		t.Errorf("appkey %q, secret %q", app.AppKey, secret)
 	}
-	if got, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil || got.ID != app.ID {
+	if got, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil || got.ID != app.ID {
 		t.Fatalf("right secret: %v", err)
 	}
 	for name, tc := range map[string]struct {
@@ -301,12 +306,12 @@ func TestAuthenticateApp(t *testing.T) {
 		"unknown appkey":   {"00000000000000000000000000000000", secret, service.ErrUnknownApp},
 		"malformed appkey": {"'; DROP TABLE apps; --", secret, service.ErrUnknownApp},
 	} {
-		if _, err := f.svc.AuthenticateApp(ctx, tc.appKey, tc.secret); !errors.Is(err, tc.want) {
+		if _, err := f.svc.AuthenticateApp(ctx, service.Naver, tc.appKey, tc.secret); !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", name, err, tc.want)
 		}
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, false)
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); !errors.Is(err, service.ErrAppDisabled) {
 		t.Errorf("disabled: %v", err)
 	}
 }
@@ -322,12 +327,46 @@ func TestCreateAppValidates(t *testing.T) {
 		s := service.DefaultAppSettings()
 		mutate(&s)
 		var fe *engine.FieldError
-		if _, _, err := f.svc.CreateApp(ctx, "x", s); !errors.As(err, &fe) || fe.Field != name {
+		if _, _, err := f.svc.CreateApp(ctx, "x", service.NHN, s); !errors.As(err, &fe) || fe.Field != name {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, _, err := f.svc.CreateApp(ctx, "  ", service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
+	if _, _, err := f.svc.CreateApp(ctx, "  ", service.NHN, service.DefaultAppSettings()); !errors.Is(err, service.ErrAppNameInvalid) {
 		t.Errorf("blank name: %v", err)
+	}
+	var fe *engine.FieldError
+	if _, _, err := f.svc.CreateApp(ctx, "x", "widget", service.DefaultAppSettings()); !errors.As(err, &fe) ||
+		fe.Field != "api" || !strings.Contains(err.Error(), "nhn, naver") {
+		t.Errorf("unknown api: %v", err)
+	}
+	if apps, _ := f.svc.Apps(ctx); len(apps) != 0 {
+		t.Errorf("refused apps were created: %d", len(apps))
+	}
+}
+
+// An app keeps the dialect it was created with until it is switched, which applies at once.
+func TestSetAppAPI(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app, _, err := f.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.AppByID(ctx, app.ID); got.API != service.Naver {
+		t.Fatalf("created as %q", got.API)
+	}
+	if err := f.svc.SetAppAPI(ctx, app.AppKey, service.NHN); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.AppByID(ctx, app.ID); got.API != service.NHN {
+		t.Fatalf("switched to %q", got.API)
+	}
+	var fe *engine.FieldError
+	if err := f.svc.SetAppAPI(ctx, app.AppKey, "widget"); !errors.As(err, &fe) || fe.Field != "api" {
+		t.Errorf("unknown api: %v", err)
+	}
+	if err := f.svc.SetAppAPI(ctx, "00000000000000000000000000000000", service.NHN); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("unknown appkey: %v", err)
 	}
 }
 
@@ -359,19 +398,19 @@ func TestAppChangesApply(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
-	app, secret, err := f.svc.CreateApp(ctx, "shop", service.DefaultAppSettings())
+	app, secret, err := f.svc.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.AuthenticateApp(ctx, app.AppKey, secret); err != nil {
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, app.AppKey, secret); err != nil {
 		t.Fatal(err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, false)
-	if _, err := f.svc.App(ctx, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := f.svc.App(ctx, service.Naver, app.AppKey); !errors.Is(err, service.ErrAppDisabled) {
 		t.Fatalf("after disabling through the service: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, true)
-	if _, err := f.svc.App(ctx, app.AppKey); err != nil {
+	if _, err := f.svc.App(ctx, service.Naver, app.AppKey); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.db.SetAppEnabled(ctx, app.AppKey, false); err != nil { // "another process"
@@ -379,7 +418,7 @@ func TestAppChangesApply(t *testing.T) {
 	}
 	deadline := time.Now().Add(1500 * time.Millisecond)
 	for {
-		_, err := f.svc.App(ctx, app.AppKey)
+		_, err := f.svc.App(ctx, service.Naver, app.AppKey)
 		if errors.Is(err, service.ErrAppDisabled) {
 			break
 		}
@@ -445,10 +484,92 @@ func TestLegacyKeysStillVerify(t *testing.T) {
 	if err := f.db.CreateKey(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.KeyImage(ctx, legacy.ID, ""); err != nil {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, legacy.ID, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Verify(ctx, app, legacy.ID, "ace234", service.Image); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The stored answer is folded like the given one: an answer stored in another form than the
+// charsets draw (lower case, full width, decomposed) is still compared as it would be typed.
+func TestVerifyFoldsTheStoredAnswer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	app := f.app(t, 1)
+	for i, tc := range []struct{ stored, typed string }{
+		{"ace234", "ACE234"},
+		{"ＡＣＥ２３４", "ace234"},
+		{"\u1112\u1169\u11ab", "혼"}, // 혼 as decomposed jamo
+	} {
+		k := &service.Key{ID: fmt.Sprintf("u0XpY8yzv89pqrpXkt0aM%d", i), AppID: app.ID, Answer: tc.stored,
+			Options: app.Settings.Options, MaxAttempts: 1, CreatedAt: f.clock.Now(), ExpiresAt: f.clock.Now().Add(time.Minute)}
+		if err := f.db.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Verify(ctx, app, k.ID, tc.typed, service.NoChannel); err != nil {
+			t.Errorf("stored %q, typed %q: %v", tc.stored, tc.typed, err)
+		}
+	}
+}
+
+// An app answers in its own dialect only: to every other one it is an unknown app, enabled
+// or not, with or without its secret, and its keys are no keys. Switching applies at once.
+func TestAppAnswersInItsDialectOnly(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	nhn, nhnSecret, err := f.svc.CreateApp(ctx, "nhn", service.NHN, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	naver, _, err := f.svc.CreateApp(ctx, "naver", service.Naver, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nhnKey, naverKey := f.key(t, nhn), f.key(t, naver)
+	if _, err := f.svc.App(ctx, service.Naver, nhn.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("an NHN app through Naver: %v", err)
+	}
+	if _, err := f.svc.AuthenticateApp(ctx, service.Naver, nhn.AppKey, nhnSecret); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("an NHN app through Naver, with its secret: %v", err)
+	}
+	if _, err := f.svc.App(ctx, service.NHN, naver.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("a Naver app through NHN: %v", err)
+	}
+	for _, fetch := range []struct {
+		name   string
+		api    service.API
+		key    string
+		appKey string
+	}{
+		{"a Naver key by NHN's key-only URL", service.NHN, naverKey.ID, ""},
+		{"a Naver key through NHN with its appkey", service.NHN, naverKey.ID, naver.AppKey},
+		{"an NHN key through Naver with its appkey", service.Naver, nhnKey.ID, nhn.AppKey},
+	} {
+		if _, err := f.svc.KeyImage(ctx, fetch.api, fetch.key, fetch.appKey); !errors.Is(err, service.ErrKeyNotFound) {
+			t.Errorf("image of %s: %v", fetch.name, err)
+		}
+		if _, err := f.svc.KeyAudio(ctx, fetch.api, fetch.key, fetch.appKey); !errors.Is(err, service.ErrKeyNotFound) {
+			t.Errorf("sound of %s: %v", fetch.name, err)
+		}
+	}
+	f.svc.SetAppEnabled(ctx, naver.AppKey, false)
+	if _, err := f.svc.App(ctx, service.NHN, naver.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("a disabled Naver app through NHN: %v", err)
+	}
+	f.svc.SetAppEnabled(ctx, naver.AppKey, true)
+
+	if err := f.svc.SetAppAPI(ctx, naver.AppKey, service.NHN); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.App(ctx, service.NHN, naver.AppKey); err != nil {
+		t.Errorf("after switching to NHN: %v", err)
+	}
+	if _, err := f.svc.KeyImage(ctx, service.NHN, naverKey.ID, ""); err != nil {
+		t.Errorf("its key after switching to NHN: %v", err)
+	}
+	if _, err := f.svc.App(ctx, service.Naver, naver.AppKey); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("through Naver after switching to NHN: %v", err)
 	}
 }

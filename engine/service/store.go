@@ -19,11 +19,12 @@ type Store interface {
 	AppByKey(ctx context.Context, appKey string) (*App, error)
 	ListApps(ctx context.Context) ([]*App, error)
 	SetAppEnabled(ctx context.Context, appKey string, enabled bool) error
+	SetAppAPI(ctx context.Context, appKey string, api API) error
 	DeleteApp(ctx context.Context, appKey string) error
-	// For operators (manage.go): look an app up by ID, change its name and settings, or
-	// replace its secret's hash.
+	// For operators (manage.go): look an app up by ID, change its name, dialect and
+	// settings, or replace its secret's hash.
 	AppByID(ctx context.Context, id int64) (*App, error)
-	UpdateApp(ctx context.Context, id int64, name string, settings AppSettings) error
+	UpdateApp(ctx context.Context, id int64, name string, api API, settings AppSettings) error
 	SetAppSecret(ctx context.Context, id int64, secretHash []byte) error
 
 	CreateKey(ctx context.Context, k *Key) error
@@ -34,8 +35,8 @@ type Store interface {
 	// ExpiresAt and served times are saved and the returned verification, if any, is
 	// recorded. It returns only once all of that is durable.
 	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
-	// DeliverKey loads a key to deliver its challenge on ch at now. If the key cannot be
-	// delivered (Key.Deliverable says why) it returns that error and changes nothing;
+	// DeliverKey loads a key to deliver its challenge on ch at now to a client of api that
+	// names appKey (or none). If the key cannot be delivered (Key.Deliverable says why) it returns that error and changes nothing;
 	// otherwise, if this is the first delivery on ch, it records it at now, in the same
 	// step, so that a verification racing the delivery never sees the challenge as
 	// unserved. The record is seen at once by every later UpdateKey of this store, but
@@ -43,7 +44,7 @@ type Store interface {
 	// commit, within milliseconds: a crash in between forgets the delivery, which costs its
 	// user no more than a fresh challenge, whereas waiting would put a commit of its own on
 	// the way of almost every image served.
-	DeliverKey(ctx context.Context, id, appKey string, ch Channel, now time.Time) (*Key, error)
+	DeliverKey(ctx context.Context, id string, api API, appKey string, ch Channel, now time.Time) (*Key, error)
 
 	// DeleteExpiredKeys deletes keys that expired before now and says how many of them
 	// were never used up (they expired unsolved).

@@ -21,7 +21,7 @@ func BenchmarkKeyLifecycle(b *testing.B) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	app := &service.App{Name: "bench", AppKey: "bench", SecretHash: []byte{1}, Enabled: true,
+	app := &service.App{Name: "bench", AppKey: "bench", SecretHash: []byte{1}, Enabled: true, API: service.NHN,
 		Settings: service.DefaultAppSettings(), CreatedAt: time.Now()}
 	if err := db.CreateApp(ctx, app); err != nil {
 		b.Fatal(err)

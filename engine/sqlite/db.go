@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -61,6 +62,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating the data directory: %w", err)
 	}
+	if err := createOwnersOnly(path); err != nil {
+		return nil, err
+	}
 	// The writer begins every transaction IMMEDIATE: it takes the write lock at BEGIN, so a
 	// transaction that reads then writes cannot fail halfway on a lock another process took
 	// after its read.
@@ -78,6 +82,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := migrate(ctx, writer, migrations.FS); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	// SQLite has created the -wal and -shm by now, with the database file's mode; ones left
+	// by an older version that did not close cleanly keep theirs, so they are checked too.
+	for _, p := range []string{path + "-wal", path + "-shm"} {
+		if err := restrictToOwner(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			writer.Close()
+			return nil, err
+		}
 	}
 	// A small page cache for readers: in WAL mode a read connection discards its cache
 	// whenever another connection has written since its last read, which under load is
@@ -106,6 +118,35 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.ckpt = newCheckpointer(ckpt)
 	db.batch = newBatcher(writer)
 	return db, nil
+}
+
+// createOwnersOnly creates the database file, empty, unless it exists, and makes it
+// readable and writable by its owner alone: it holds the server's secret and the answers of
+// live keys. SQLite would create it with 0644 less the umask, and on unix it gives the -wal
+// and -shm it creates the database file's mode, so this covers them too.
+func createOwnersOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("opening the database: %w", err)
+	}
+	f.Close()
+	return restrictToOwner(path)
+}
+
+// restrictToOwner sets path's mode to 0600 unless it is already, whatever the umask.
+func restrictToOwner(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm() == 0o600 {
+		return nil
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("%s has mode %v and could not be made its owner's alone (%w): run `chmod 600 %s` as its owner",
+			path, fi.Mode().Perm(), err, path)
+	}
+	return nil
 }
 
 func dsn(path string, extra ...string) string {

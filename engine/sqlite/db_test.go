@@ -27,7 +27,7 @@ func openTestDB(t *testing.T) *DB {
 
 func testApp(t *testing.T, db *DB, appKey string) *service.App {
 	t.Helper()
-	app := &service.App{Name: "test", AppKey: appKey, SecretHash: []byte{1}, Enabled: true,
+	app := &service.App{Name: "test", AppKey: appKey, SecretHash: []byte{1}, Enabled: true, API: service.NHN,
 		Settings: service.DefaultAppSettings(), CreatedAt: time.UnixMilli(1_700_000_000_000)}
 	if err := db.CreateApp(context.Background(), app); err != nil {
 		t.Fatal(err)
@@ -388,36 +388,38 @@ func TestDeliverKeyFollowsTheRule(t *testing.T) {
 				for _, served := range []time.Time{{}, earlier} {
 					for _, ch := range []service.Channel{service.Image, service.Audio} {
 						for _, asked := range []string{"", "mine", "theirs"} {
-							n++
-							id := fmt.Sprintf("key%03d", n)
-							testKey(t, db, app, id, expires)
-							db.UpdateKey(ctx, id, func(k *service.Key) (*service.Verification, error) {
-								k.Consumed, k.ImageServedAt = consumed, served
-								return nil, nil
-							})
-							before, err := db.KeyByID(ctx, id)
-							if err != nil {
-								t.Fatal(err)
-							}
-							want := before.Deliverable(asked, now)
-							got, err := db.DeliverKey(ctx, id, asked, ch, now)
-							if err != want {
-								t.Fatalf("%s of %+v asked by %q: got %v, want %v", ch, before, asked, err, want)
-							}
-							after := keyAsTheWriterSeesIt(t, db, id)
-							wantImage, wantAudio := before.ImageServedAt, before.AudioServedAt
-							if want == nil && ch == service.Image && wantImage.IsZero() {
-								wantImage = now
-							}
-							if want == nil && ch == service.Audio {
-								wantAudio = now
-							}
-							if !after.ImageServedAt.Equal(wantImage) || !after.AudioServedAt.Equal(wantAudio) {
-								t.Fatalf("%s of %+v: served at %v / %v", ch, before, after.ImageServedAt, after.AudioServedAt)
-							}
-							if want == nil && (got.Answer != before.Answer || got.Options != before.Options ||
-								got.ID != id || got.AppKey != app.AppKey || !got.ServedAt(ch).Equal(after.ServedAt(ch))) {
-								t.Fatalf("delivered %+v, stored %+v", got, after)
+							for _, api := range []service.API{service.NHN, service.Naver} {
+								n++
+								id := fmt.Sprintf("key%03d", n)
+								testKey(t, db, app, id, expires)
+								db.UpdateKey(ctx, id, func(k *service.Key) (*service.Verification, error) {
+									k.Consumed, k.ImageServedAt = consumed, served
+									return nil, nil
+								})
+								before, err := db.KeyByID(ctx, id)
+								if err != nil {
+									t.Fatal(err)
+								}
+								want := before.Deliverable(api, asked, now)
+								got, err := db.DeliverKey(ctx, id, api, asked, ch, now)
+								if err != want {
+									t.Fatalf("%s of %+v asked by %q in %s: got %v, want %v", ch, before, asked, api, err, want)
+								}
+								after := keyAsTheWriterSeesIt(t, db, id)
+								wantImage, wantAudio := before.ImageServedAt, before.AudioServedAt
+								if want == nil && ch == service.Image && wantImage.IsZero() {
+									wantImage = now
+								}
+								if want == nil && ch == service.Audio {
+									wantAudio = now
+								}
+								if !after.ImageServedAt.Equal(wantImage) || !after.AudioServedAt.Equal(wantAudio) {
+									t.Fatalf("%s of %+v: served at %v / %v", ch, before, after.ImageServedAt, after.AudioServedAt)
+								}
+								if want == nil && (got.Answer != before.Answer || got.Options != before.Options ||
+									got.ID != id || got.AppKey != app.AppKey || got.AppAPI != app.API || !got.ServedAt(ch).Equal(after.ServedAt(ch))) {
+									t.Fatalf("delivered %+v, stored %+v", got, after)
+								}
 							}
 						}
 					}
@@ -425,7 +427,7 @@ func TestDeliverKeyFollowsTheRule(t *testing.T) {
 			}
 		}
 	}
-	if _, err := db.DeliverKey(ctx, "nope", "", service.Image, now); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := db.DeliverKey(ctx, "nope", service.NHN, "", service.Image, now); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("missing key: %v", err)
 	}
 }

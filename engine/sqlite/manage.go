@@ -20,11 +20,11 @@ func (db *DB) AppByID(ctx context.Context, id int64) (*service.App, error) {
 	return app, err
 }
 
-// UpdateApp replaces an app's name and settings.
-func (db *DB) UpdateApp(ctx context.Context, id int64, name string, st service.AppSettings) error {
-	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET name = ?, charset = ?, length = ?, difficulty = ?,
+// UpdateApp replaces an app's name, dialect and settings.
+func (db *DB) UpdateApp(ctx context.Context, id int64, name string, api service.API, st service.AppSettings) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET name = ?, api = ?, charset = ?, length = ?, difficulty = ?,
 		width = ?, height = ?, lang = ?, key_lifetime_s = ?, max_attempts = ? WHERE id = ?`,
-		name, string(st.Charset), st.Length, string(st.Difficulty), st.Width, st.Height, string(st.Lang),
+		name, string(api), string(st.Charset), st.Length, string(st.Difficulty), st.Width, st.Height, string(st.Lang),
 		int64(st.KeyLifetime/time.Second), st.MaxAttempts, id)
 	return oneRow(res, err, service.ErrUnknownApp)
 }

@@ -14,9 +14,9 @@ var _ service.OperatorStore = (*DB)(nil)
 // CreateFirstOperator inserts op only if the operators table is empty: one statement, so two
 // processes starting at once cannot both create an account.
 func (db *DB) CreateFirstOperator(ctx context.Context, op *service.Operator) (bool, error) {
-	res, err := db.writer.ExecContext(ctx, `INSERT INTO operators (name, password_hash, created_at, updated_at)
-		SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM operators)`,
-		op.Name, op.PasswordHash, millis(op.CreatedAt), millis(op.UpdatedAt))
+	res, err := db.writer.ExecContext(ctx, `INSERT INTO operators (name, password_hash, created_at, updated_at,
+		must_change_password) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM operators)`,
+		op.Name, op.PasswordHash, millis(op.CreatedAt), millis(op.UpdatedAt), op.MustChangePassword)
 	if err != nil {
 		return false, err
 	}
@@ -29,6 +29,7 @@ func (db *DB) CreateFirstOperator(ctx context.Context, op *service.Operator) (bo
 
 // SetOperatorPassword creates the operator or replaces its password and deletes its
 // sessions, in one transaction: a reset password leaves no session signed in with the old.
+// The password is one someone chose, so the operator need not change it.
 func (db *DB) SetOperatorPassword(ctx context.Context, name string, hash []byte, at time.Time) error {
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -38,7 +39,8 @@ func (db *DB) SetOperatorPassword(ctx context.Context, name string, hash []byte,
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO operators (name, password_hash, created_at, updated_at)
 		VALUES (?1, ?2, ?3, ?3)
-		ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at
+		ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at,
+			must_change_password = 0
 		RETURNING id`, name, hash, millis(at)).Scan(&id)
 	if err != nil {
 		return err
@@ -53,8 +55,9 @@ func (db *DB) SetOperatorPassword(ctx context.Context, name string, hash []byte,
 func (db *DB) OperatorByName(ctx context.Context, name string) (*service.Operator, error) {
 	var op service.Operator
 	var created, updated int64
-	err := db.reader.QueryRowContext(ctx, `SELECT id, name, password_hash, created_at, updated_at
-		FROM operators WHERE name = ?`, name).Scan(&op.ID, &op.Name, &op.PasswordHash, &created, &updated)
+	err := db.reader.QueryRowContext(ctx, `SELECT id, name, password_hash, created_at, updated_at, must_change_password
+		FROM operators WHERE name = ?`, name).Scan(&op.ID, &op.Name, &op.PasswordHash, &created, &updated,
+		&op.MustChangePassword)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, service.ErrUnknownOperator
 	}
@@ -77,10 +80,11 @@ func (db *DB) CreateSession(ctx context.Context, s *service.Session) error {
 func (db *DB) SessionByTokenHash(ctx context.Context, hash []byte, now time.Time) (*service.Session, error) {
 	s := service.Session{TokenHash: hash}
 	var created, expires int64
-	err := db.reader.QueryRowContext(ctx, `SELECT s.operator_id, o.name, s.csrf_token, s.created_at, s.expires_at
+	err := db.reader.QueryRowContext(ctx, `SELECT s.operator_id, o.name, o.must_change_password, s.csrf_token,
+		s.created_at, s.expires_at
 		FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
 		WHERE s.token_hash = ? AND s.expires_at > ?`, hash, millis(now)).
-		Scan(&s.OperatorID, &s.OperatorName, &s.CSRFToken, &created, &expires)
+		Scan(&s.OperatorID, &s.OperatorName, &s.MustChangePassword, &s.CSRFToken, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, service.ErrNoSession
 	}

@@ -23,12 +23,15 @@ type statements struct {
 	appByKey, keyByID *sql.Stmt
 }
 
-const appColumns = `id, name, app_key, secret_hash, enabled, charset, length, difficulty, width, height,
-	lang, key_lifetime_s, max_attempts, created_at`
+const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, length, difficulty, width,
+	height, lang, key_lifetime_s, max_attempts, created_at`
 
 const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
 	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
-	k.image_served_at, k.audio_served_at`
+	k.image_served_at, k.audio_served_at, a.api`
+
+// keyColumnCount is the number of keyColumns.
+const keyColumnCount = 18
 
 const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = ?`
 
@@ -78,10 +81,10 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
 // CreateApp inserts app and sets its ID.
 func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 	st := app.Settings
-	res, err := db.writer.ExecContext(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, charset, length,
-		difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(st.Charset), st.Length, string(st.Difficulty),
+	res, err := db.writer.ExecContext(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, api, charset,
+		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(app.API), string(st.Charset), st.Length, string(st.Difficulty),
 		st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second), st.MaxAttempts, millis(app.CreatedAt))
 	if err != nil {
 		return err
@@ -94,13 +97,14 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanApp(row scanner) (*service.App, error) {
 	var a service.App
-	var charset, difficulty, lang string
+	var api, charset, difficulty, lang string
 	var lifetime, created int64
-	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &charset, &a.Settings.Length,
+	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &api, &charset, &a.Settings.Length,
 		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created)
 	if err != nil {
 		return nil, err
 	}
+	a.API = service.API(api)
 	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
 	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
 	a.CreatedAt = fromMillis(created)
@@ -137,6 +141,12 @@ func (db *DB) ListApps(ctx context.Context) ([]*service.App, error) {
 // SetAppEnabled enables or disables an app.
 func (db *DB) SetAppEnabled(ctx context.Context, appKey string, enabled bool) error {
 	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET enabled = ? WHERE app_key = ?`, enabled, appKey)
+	return oneRow(res, err, service.ErrUnknownApp)
+}
+
+// SetAppAPI changes the dialect an app answers in.
+func (db *DB) SetAppAPI(ctx context.Context, appKey string, api service.API) error {
+	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET api = ? WHERE app_key = ?`, string(api), appKey)
 	return oneRow(res, err, service.ErrUnknownApp)
 }
 
@@ -179,8 +189,8 @@ func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 // keyFromRow makes a key of the values of one row of keyColumns, as the driver returns
 // them: TEXT as string, INTEGER as int64, NULL as nil.
 func keyFromRow[V any](row []V) (*service.Key, error) {
-	if len(row) != 17 {
-		return nil, fmt.Errorf("sqlite: a key row has %d columns, not 17", len(row))
+	if len(row) != keyColumnCount {
+		return nil, fmt.Errorf("sqlite: a key row has %d columns, not %d", len(row), keyColumnCount)
 	}
 	text := func(i int) string { s, _ := any(row[i]).(string); return s }
 	integer := func(i int) int64 { n, _ := any(row[i]).(int64); return n }
@@ -203,6 +213,7 @@ func keyFromRow[V any](row []V) (*service.Key, error) {
 		ExpiresAt:     fromMillis(integer(14)),
 		ImageServedAt: millisOrZero(15),
 		AudioServedAt: millisOrZero(16),
+		AppAPI:        service.API(text(17)),
 	}
 	k.Options = engine.Options{Charset: engine.Charset(text(5)), Difficulty: engine.Difficulty(text(6)),
 		Width: int(integer(7)), Height: int(integer(8)), Lang: engine.Lang(text(9)),
@@ -215,7 +226,7 @@ func keyFromRow[V any](row []V) (*service.Key, error) {
 
 // KeyByID returns a key with its app's appkey and state, from the read pool.
 func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
-	row := make([]any, 17)
+	row := make([]any, keyColumnCount)
 	dest := make([]any, len(row))
 	for i := range row {
 		dest[i] = &row[i]
@@ -239,14 +250,14 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 
 // DeliverKey loads a key for delivery and records its first delivery on ch (see
 // service.Store), answered before its commit.
-func (db *DB) DeliverKey(ctx context.Context, id, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
+func (db *DB) DeliverKey(ctx context.Context, id string, api service.API, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
 	if ch != service.Image && ch != service.Audio {
 		return nil, fmt.Errorf("sqlite: no delivery on channel %q", ch)
 	}
 	var delivered *service.Key
 	err := db.batch.writeEarly(ctx, func(tx *batchTx) error {
 		return updateKey(tx, id, func(k *service.Key) (*service.Verification, error) {
-			if err := k.Deliverable(appKey, now); err != nil {
+			if err := k.Deliverable(api, appKey, now); err != nil {
 				return nil, err
 			}
 			if ch == service.Audio && k.AudioServedAt.IsZero() {
