@@ -131,7 +131,7 @@ func (d *imageDrawer) draw(text []rune, seed Seed, o Options) ([]byte, error) {
 	// reads past them, but they survive the thresholds that strip a plain background.
 	textLum, decoyLum := 40, bgLum-70
 	if lk.dark {
-		textLum, decoyLum = 215, bgLum+55
+		textLum, decoyLum = 215, bgLum+40
 	}
 	decoyInk := lk.inkNear(rng, decoyLum)
 	c.fillInk(decoyInk, decoyInk)

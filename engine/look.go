@@ -58,8 +58,8 @@ func newImageLook(s Style, all map[string][]*typeface) imageLook {
 		shear:       between(rng, 0.5, 1.05),
 		jitter:      between(rng, 0.6, 1.15),
 		overlap:     between(rng, 0, 0.05),
-		hollow:      between(rng, 0.3, 1.1),
-		outline:     between(rng, 0.055, 0.09),
+		hollow:      between(rng, 0.3, 0.9),
+		outline:     between(rng, 0.065, 0.095),
 		warp:        between(rng, 0.6, 1.1),
 		warpPeriod:  [2]float64{between(rng, 0.8, 1.6), between(rng, 0.6, 1.4)},
 		arc:         between(rng, -0.08, 0.08),
@@ -77,7 +77,7 @@ func newImageLook(s Style, all map[string][]*typeface) imageLook {
 		l.tint[i] = rng.IntN(41) - 20
 	}
 	l.faces = make(map[Charset][]*typeface)
-	hand := between(rng, 0.012, 0.03) // how far the style's hand bends a glyph, in em
+	hand := between(rng, 0.01, 0.025) // how far the style's hand bends a glyph, in em
 	for _, fp := range facesPerStyle {
 		prefix := fp.prefix
 		chosen := pickFaces(rng, all[prefix], fp.bounds)
