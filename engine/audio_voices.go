@@ -31,6 +31,7 @@ type voiceBank struct {
 	*voiceAssets
 	look  voiceLook
 	mixes sync.Pool // *[]float32 scratch of one clip
+	takes sync.Pool // *[]float32 scratch of one decoded take
 }
 
 func newVoiceBank(a *voiceAssets, s Style) *voiceBank {
@@ -157,3 +158,18 @@ func (b *voiceBank) mix(n int) *[]float32 {
 }
 
 func (b *voiceBank) putMix(m *[]float32) { b.mixes.Put(m) }
+
+// floats returns a scratch buffer of n samples, not zeroed; give it back with putFloats.
+func (b *voiceBank) floats(n int) *[]float32 {
+	m, _ := b.takes.Get().(*[]float32)
+	if m == nil {
+		m = new([]float32)
+	}
+	if cap(*m) < n {
+		*m = make([]float32, n)
+	}
+	*m = (*m)[:n]
+	return m
+}
+
+func (b *voiceBank) putFloats(m *[]float32) { b.takes.Put(m) }
