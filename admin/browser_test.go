@@ -436,9 +436,9 @@ func playTraffic(t *testing.T, s *browserServer) {
 				continue // left without loading the challenge: it expires unsolved
 			}
 			if i < people && rng.IntN(6) == 0 {
-				svc.KeyAudio(ctx, service.NHN, k.ID, "")
+				svc.KeyAudio(ctx, service.NHN, k.ID, "", "")
 			} else {
-				svc.KeyImage(ctx, service.NHN, k.ID, "")
+				svc.KeyImage(ctx, service.NHN, k.ID, "", "")
 			}
 			answer := k.Answer
 			if i < people {

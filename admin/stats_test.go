@@ -36,7 +36,7 @@ func playKnownTraffic(t *testing.T, v *env) (shop, blog *service.App) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := v.svc.KeyImage(ctx, service.NHN, k.ID, ""); err != nil {
+		if _, err := v.svc.KeyImage(ctx, service.NHN, k.ID, "", ""); err != nil {
 			t.Fatal(err)
 		}
 		v.clock.Advance(after)

@@ -190,18 +190,18 @@ func (s *server) naverChallenge(ch service.Channel) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ctx := c.Request().Context()
+		ctx, client := c.Request().Context(), clientNetwork(c.RealIP())
 		if ch == service.Audio {
-			wav, err := s.svc.KeyAudio(ctx, service.Naver, c.QueryParam("key"), appKey)
+			wav, err := s.svc.KeyAudio(ctx, service.Naver, c.QueryParam("key"), appKey, client)
 			if err != nil {
 				return err
 			}
-			return sendChallenge(c, "audio/wav", wav)
+			return sendChallenge(c, "audio/wav", wav.Data)
 		}
-		img, err := s.svc.KeyImage(ctx, service.Naver, c.QueryParam("key"), appKey)
+		img, err := s.svc.KeyImage(ctx, service.Naver, c.QueryParam("key"), appKey, client)
 		if err != nil {
 			return err
 		}
-		return sendChallenge(c, "image/jpeg", img)
+		return sendChallenge(c, "image/jpeg", img.Data)
 	}
 }

@@ -22,9 +22,9 @@ func statsFixture(t *testing.T) (f *fixture, a, b *service.App) {
 		t.Helper()
 		var err error
 		if ch == service.Audio {
-			_, err = f.svc.KeyAudio(ctx, service.NHN, k.ID, "")
+			_, err = f.svc.KeyAudio(ctx, service.NHN, k.ID, "", "")
 		} else {
-			_, err = f.svc.KeyImage(ctx, service.NHN, k.ID, "")
+			_, err = f.svc.KeyImage(ctx, service.NHN, k.ID, "", "")
 		}
 		if err != nil {
 			t.Fatal(err)
