@@ -190,15 +190,10 @@ func (s *server) naverChallenge(ch service.Channel) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ctx, client := c.Request().Context(), clientNetwork(c.RealIP())
 		if ch == service.Audio {
-			wav, err := s.svc.KeyAudio(ctx, service.Naver, c.QueryParam("key"), appKey, client)
-			if err != nil {
-				return err
-			}
-			return sendChallenge(c, "audio/wav", wav.Data)
+			return s.sendSound(c, service.Naver, c.QueryParam("key"), appKey)
 		}
-		img, err := s.svc.KeyImage(ctx, service.Naver, c.QueryParam("key"), appKey, client)
+		img, err := s.svc.KeyImage(c.Request().Context(), service.Naver, c.QueryParam("key"), appKey, clientNetwork(c.RealIP()))
 		if err != nil {
 			return err
 		}

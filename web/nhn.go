@@ -143,11 +143,7 @@ func (s *server) nhnSound(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	wav, err := s.svc.KeyAudio(c.Request().Context(), service.NHN, c.Param("key"), "", clientNetwork(c.RealIP()))
-	if err != nil {
-		return err
-	}
-	return sendChallenge(c, "audio/wav", wav.Data)
+	return s.sendSound(c, service.NHN, c.Param("key"), "")
 }
 
 func (s *server) nhnVerify(c echo.Context) error {
