@@ -208,6 +208,7 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite
 	return admin.New(admin.Options{
 		Service: svc, Operators: ops, Renderer: r, Logger: log,
 		SlowSolve:           time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		AudioShareAlert:     cfg.Admin.AudioShareAlertPercent / 100,
 		SecureCookies:       cfg.Admin.SecureCookies == SecureCookiesAlways,
 		InitialPasswordFile: passwordFile,
 	})

@@ -234,6 +234,9 @@ func TestConcurrentFirstDeliveriesAgree(t *testing.T) {
 	if s := f.stored(t, k.ID); !s.Escalated || len(s.Answer) != 8 {
 		t.Fatalf("the key: %+v", s)
 	}
+	if st, err := f.svc.Stats(context.Background(), app.ID, 1); err != nil || st.Totals.Escalated != 1 {
+		t.Fatalf("counted as escalated %d times, %v", st.Totals.Escalated, err)
+	}
 }
 
 func isDrawnFrom(answer string, c engine.Charset) bool {
