@@ -7,7 +7,9 @@
 // the app's lifetime and allow the app's number of attempts; answers are trimmed and compared
 // case-insensitively in constant time; a key's drawing is seeded by an HMAC of the key under a
 // server secret kept in the database, so every process sharing the database draws a key
-// identically and a reloaded challenge is the same challenge.
+// identically and a reloaded challenge is the same challenge. A client network whose recent
+// answers look like a bot's gets harder challenges, decided at each key's first delivery
+// and kept by the key (escalate.go).
 package service
 
 import (
