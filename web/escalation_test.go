@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"captcha/engine"
+	"captcha/engine/service"
 	"captcha/web"
 )
 
@@ -95,4 +96,24 @@ func TestEscalationThroughNaverVoice(t *testing.T) {
 	}
 	h.clock.Advance(6 * time.Second)
 	checkNaverResult(t, h.do("GET", naverCompare(skey, key, k.Answer), auth...), true, 6)
+}
+
+// An app with escalation off: its answers are not counted, its keys never escalated.
+func TestEscalationOffThroughNHN(t *testing.T) {
+	const bot = "203.0.113.9"
+	off := func(o *web.Options, s *service.AppSettings) {
+		behindProxy()(o, s)
+		s.Escalation.Enabled = false
+	}
+	h := newHarness(t, off)
+	for range 6 {
+		key := h.nhnKey(h.app)
+		h.do("GET", "/captcha/v1.0/keys/"+key+"/img", from(bot)...)
+		checkNHN(t, h.do("GET", nhnVerifyPath(h.app.AppKey, key, "WRONG1")), 200, -6)
+	}
+	key := h.nhnKey(h.app)
+	h.do("GET", "/captcha/v1.0/keys/"+key+"/img", from(bot)...)
+	if k := h.stored(key); k.Escalated || !k.Network.IsZero() || utf8.RuneCountInString(k.Answer) != 6 {
+		t.Errorf("a key of an app with escalation off: %+v", k)
+	}
 }
