@@ -120,6 +120,8 @@ func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *
 			AppVerify:     web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
 			IPFetch:       web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
 			IPAuthFailure: web.Rate{PerSecond: cfg.Limits.IPAuthFailureRate, Burst: cfg.Limits.IPAuthFailureBurst},
+			// The whole quota at once, refilled evenly over the hour.
+			IPSounds: web.Rate{PerSecond: float64(cfg.Limits.IPSoundsPerHour) / 3600, Burst: cfg.Limits.IPSoundsPerHour},
 		},
 	})
 	adminUI.Register(router)
@@ -224,6 +226,7 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite
 	return admin.New(admin.Options{
 		Service: svc, Operators: ops, Renderer: r, Logger: log,
 		SlowSolve:           time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		AudioShareAlert:     cfg.Admin.AudioShareAlertPercent / 100,
 		SecureCookies:       cfg.Admin.SecureCookies == SecureCookiesAlways,
 		InitialPasswordFile: passwordFile,
 	})

@@ -139,13 +139,13 @@ func TestBatchCountsIssuedAndDelivered(t *testing.T) {
 			}
 			if i%4 < 2 { // 10 images in each hour; the second delivery does not count
 				for range 2 {
-					if _, err := db.DeliverKey(ctx, k.ID, service.NHN, "", service.Image, created.Add(time.Minute)); err != nil {
+					if _, err := db.DeliverKey(ctx, k.ID, deliver(service.NHN, "", service.Image, created.Add(time.Minute))); err != nil {
 						t.Error(err)
 					}
 				}
 			}
 			if i%5 == 0 { // 4 sounds in each hour
-				if _, err := db.DeliverKey(ctx, k.ID, service.NHN, "", service.Audio, created.Add(time.Minute)); err != nil {
+				if _, err := db.DeliverKey(ctx, k.ID, deliver(service.NHN, "", service.Audio, created.Add(time.Minute))); err != nil {
 					t.Error(err)
 				}
 			}
