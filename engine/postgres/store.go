@@ -1,0 +1,302 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"captcha/engine"
+	"captcha/engine/service"
+)
+
+var _ service.Store = (*DB)(nil)
+
+const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, length, difficulty, width,
+	height, lang, key_lifetime_s, max_attempts, created_at`
+
+const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
+	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
+	k.image_served_at, k.audio_served_at, a.api`
+
+const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = $1`
+
+// ServerSecret returns the seed secret, generating it on first use. INSERT … ON CONFLICT DO
+// NOTHING then SELECT: of nodes starting at once, every one reads the secret that was
+// written first.
+func (db *DB) ServerSecret(ctx context.Context) ([]byte, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	if _, err := db.pool.Exec(ctx,
+		`INSERT INTO server_secrets (name, value) VALUES ('seed', $1) ON CONFLICT DO NOTHING`, fresh); err != nil {
+		return nil, err
+	}
+	var secret []byte
+	err := db.pool.QueryRow(ctx, `SELECT value FROM server_secrets WHERE name = 'seed'`).Scan(&secret)
+	return secret, err
+}
+
+func millis(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
+
+// millisOrNull stores the zero time as NULL.
+func millisOrNull(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	ms := millis(t)
+	return &ms
+}
+
+// CreateApp inserts app and sets its ID.
+func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	st := app.Settings
+	return db.pool.QueryRow(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, api, charset,
+		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(app.API), string(st.Charset), st.Length,
+		string(st.Difficulty), st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second),
+		st.MaxAttempts, millis(app.CreatedAt)).Scan(&app.ID)
+}
+
+func scanApp(row pgx.Row) (*service.App, error) {
+	var a service.App
+	var api, charset, difficulty, lang string
+	var lifetime, created int64
+	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &api, &charset, &a.Settings.Length,
+		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created)
+	if err != nil {
+		return nil, err
+	}
+	a.API = service.API(api)
+	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
+	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
+	a.CreatedAt = fromMillis(created)
+	return &a, nil
+}
+
+// AppByKey returns the app with this appkey, enabled or not.
+func (db *DB) AppByKey(ctx context.Context, appKey string) (*service.App, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var app *service.App
+	err := retry(ctx, func() (err error) {
+		app, err = scanApp(db.pool.QueryRow(ctx, `SELECT `+appColumns+` FROM apps WHERE app_key = $1`, appKey))
+		return err
+	})
+	return app, noRows(err, service.ErrUnknownApp)
+}
+
+// ListApps returns every app, oldest first.
+func (db *DB) ListApps(ctx context.Context) ([]*service.App, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	rows, err := db.pool.Query(ctx, `SELECT `+appColumns+` FROM apps ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var apps []*service.App
+	for rows.Next() {
+		app, err := scanApp(rows)
+		if err != nil {
+			return nil, err
+		}
+		apps = append(apps, app)
+	}
+	return apps, rows.Err()
+}
+
+// SetAppEnabled enables or disables an app.
+func (db *DB) SetAppEnabled(ctx context.Context, appKey string, enabled bool) error {
+	return db.execOne(ctx, service.ErrUnknownApp, `UPDATE apps SET enabled = $1 WHERE app_key = $2`, enabled, appKey)
+}
+
+// SetAppAPI changes the dialect an app answers in.
+func (db *DB) SetAppAPI(ctx context.Context, appKey string, api service.API) error {
+	return db.execOne(ctx, service.ErrUnknownApp, `UPDATE apps SET api = $1 WHERE app_key = $2`, string(api), appKey)
+}
+
+// DeleteApp deletes an app; its keys and verification records go with it (ON DELETE CASCADE).
+func (db *DB) DeleteApp(ctx context.Context, appKey string) error {
+	return db.execOne(ctx, service.ErrUnknownApp, `DELETE FROM apps WHERE app_key = $1`, appKey)
+}
+
+// execOne runs a statement that changes one row, and turns "no row changed" into notFound.
+func (db *DB) execOne(ctx context.Context, notFound error, query string, args ...any) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	tag, err := db.pool.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound
+	}
+	return nil
+}
+
+// CreateKey inserts a new key. It is counted as issued from the keys table while it lives,
+// and in key_counts once housekeeping deletes it (housekeeping.go).
+func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	o := k.Options
+	return retry(ctx, func() error {
+		_, err := db.pool.Exec(ctx, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
+			max_attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty), o.Width, o.Height, string(o.Lang),
+			k.MaxAttempts, millis(k.CreatedAt), millis(k.ExpiresAt))
+		return err
+	})
+}
+
+// scanKey reads one row of keyColumns.
+func scanKey(row pgx.Row) (*service.Key, error) {
+	var k service.Key
+	var charset, difficulty, lang, api string
+	var created, expires int64
+	var image, audio *int64
+	err := row.Scan(&k.ID, &k.AppID, &k.AppKey, &k.AppEnabled, &k.Answer, &charset, &difficulty, &k.Options.Width,
+		&k.Options.Height, &lang, &k.MaxAttempts, &k.Attempts, &k.Consumed, &created, &expires, &image, &audio, &api)
+	if err != nil {
+		return nil, err
+	}
+	k.Options.Charset, k.Options.Difficulty, k.Options.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
+	k.Options.Length = utf8.RuneCountInString(k.Answer)
+	k.CreatedAt, k.ExpiresAt = fromMillis(created), fromMillis(expires)
+	if image != nil {
+		k.ImageServedAt = fromMillis(*image)
+	}
+	if audio != nil {
+		k.AudioServedAt = fromMillis(*audio)
+	}
+	k.AppAPI = service.API(api)
+	return &k, nil
+}
+
+// KeyByID returns a key with its app's appkey and state.
+func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var k *service.Key
+	err := retry(ctx, func() (err error) {
+		k, err = scanKey(db.pool.QueryRow(ctx, keyByIDQuery, id))
+		return err
+	})
+	return k, noRows(err, service.ErrKeyNotFound)
+}
+
+// UpdateKey runs update on the key inside a transaction that holds the key's row locked
+// (SELECT … FOR UPDATE), so that no other update of the key, from this node or another,
+// interleaves with it, then saves what update changed and commits. It takes two round trips
+// to the database: BEGIN and the locking read go together, then the writes and the COMMIT.
+func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	// A retry runs update again on the key as it is then: only an attempt that reached no
+	// database is retried, so the first one changed nothing.
+	return retry(ctx, func() error { return db.updateKey(ctx, id, update) })
+}
+
+func (db *DB) updateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection left inside a transaction (after an error) is closed by the pool rather
+	// than reused.
+	defer conn.Release()
+	var read pgx.Batch
+	read.Queue("BEGIN")
+	lock := read.Queue(keyByIDQuery+` FOR UPDATE OF k`, id)
+	var k *service.Key
+	lock.QueryRow(func(row pgx.Row) (err error) {
+		k, err = scanKey(row)
+		return err
+	})
+	if err := conn.SendBatch(ctx, &read).Close(); errors.Is(err, pgx.ErrNoRows) {
+		return rollback(ctx, conn, service.ErrKeyNotFound)
+	} else if err != nil {
+		return err
+	}
+	before := *k
+	v, err := update(k)
+	if err != nil {
+		return rollback(ctx, conn, err) // decided before anything was written
+	}
+	var write pgx.Batch
+	if k.Attempts != before.Attempts || k.Consumed != before.Consumed || !k.ExpiresAt.Equal(before.ExpiresAt) ||
+		!k.ImageServedAt.Equal(before.ImageServedAt) || !k.AudioServedAt.Equal(before.AudioServedAt) {
+		write.Queue(`UPDATE keys SET attempts = $1, consumed = $2, expires_at = $3, image_served_at = $4,
+			audio_served_at = $5 WHERE id = $6`, k.Attempts, k.Consumed, millis(k.ExpiresAt),
+			millisOrNull(k.ImageServedAt), millisOrNull(k.AudioServedAt), k.ID)
+	}
+	if v != nil {
+		var responseMS *int64 // NULL unless served
+		if v.Served {
+			ms := v.ResponseTime.Milliseconds()
+			responseMS = &ms
+		}
+		write.Queue(`INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, v.AppID, string(v.Outcome), string(v.Channel), responseMS, millis(v.At))
+	}
+	write.Queue("COMMIT")
+	return conn.SendBatch(ctx, &write).Close()
+}
+
+// rollback ends the transaction on conn and returns err, or the rollback's own error.
+func rollback(ctx context.Context, conn *pgxpool.Conn, err error) error {
+	if _, rbErr := conn.Exec(ctx, "ROLLBACK"); rbErr != nil {
+		return rbErr
+	}
+	return err
+}
+
+// DeliverKey loads a key for delivery and records its first delivery on ch (see
+// service.Store). The check and the record are two statements, not one transaction: a
+// verification that runs between them sees the challenge unserved, as it would had it come
+// a moment sooner, since the challenge has not been delivered yet; one that comes after
+// DeliverKey returns sees the record, committed.
+func (db *DB) DeliverKey(ctx context.Context, id string, api service.API, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
+	if ch != service.Image && ch != service.Audio {
+		return nil, fmt.Errorf("postgres: no delivery on channel %q", ch)
+	}
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var k *service.Key
+	err := retry(ctx, func() (err error) {
+		k, err = scanKey(db.pool.QueryRow(ctx, keyByIDQuery, id))
+		return err
+	})
+	if err != nil {
+		return nil, noRows(err, service.ErrKeyNotFound)
+	}
+	if err := k.Deliverable(api, appKey, now); err != nil {
+		return nil, err
+	}
+	mark := `UPDATE keys SET image_served_at = $2 WHERE id = $1 AND image_served_at IS NULL`
+	served := &k.ImageServedAt
+	if ch == service.Audio {
+		mark = `UPDATE keys SET audio_served_at = $2 WHERE id = $1 AND audio_served_at IS NULL`
+		served = &k.AudioServedAt
+	}
+	if !served.IsZero() {
+		return k, nil // served before: nothing to record
+	}
+	if err := retry(ctx, func() error { _, err := db.pool.Exec(ctx, mark, id, millis(now)); return err }); err != nil {
+		return nil, err
+	}
+	*served = now
+	return k, nil
+}
