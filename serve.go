@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,7 +15,6 @@ import (
 	"captcha/admin"
 	"captcha/engine"
 	"captcha/engine/service"
-	"captcha/engine/sqlite"
 	"captcha/web"
 )
 
@@ -130,10 +128,11 @@ func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *
 	return router
 }
 
-// openService opens the database in the data directory (creating both if missing, and
-// keeping other users out of the directory) and the service on it. renderer may be nil for
+// openService opens the database (PostgreSQL at database_url, or SQLite in the data
+// directory) and the service on it. The data directory is created if missing, and other
+// users kept out of it, either way: it holds the first start's admin password. renderer may be nil for
 // commands that never draw.
-func openService(ctx context.Context, cfg Config, renderer service.Renderer, o service.Options) (*service.Service, *sqlite.DB, error) {
+func openService(ctx context.Context, cfg Config, renderer service.Renderer, o service.Options) (*service.Service, database, error) {
 	was, err := secureDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -143,7 +142,7 @@ func openService(ctx context.Context, cfg Config, renderer service.Renderer, o s
 		o.Logger.Warn("the data directory was open to other users: it is now its owner's alone",
 			"dir", cfg.DataDir, "was", fmt.Sprintf("%04o", was), "now", "0700")
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
+	db, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -174,7 +173,7 @@ func hasCustomerApp(ctx context.Context, svc *service.Service) bool {
 // openAdmin prepares the admin UI: on the first start it creates the admin account, whose
 // generated password goes to a file in the data directory (never to the log) and is stored
 // only as a hash, and the demo page's app.
-func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite.DB, r service.Renderer, log *slog.Logger) (*admin.Handler, error) {
+func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db database, r service.Renderer, log *slog.Logger) (*admin.Handler, error) {
 	ops, err := service.NewOperators(db, service.OperatorOptions{})
 	if err != nil {
 		return nil, err
