@@ -33,9 +33,9 @@ import (
 
 // Options say how the server runs.
 type Options struct {
-	// Durable keeps PostgreSQL's defaults: every commit is flushed to disk (fsync,
-	// synchronous_commit). Without it those are off, which tests of behaviour do not need
-	// and which makes them faster; benchmarks that compare stores want it.
+	// Durable keeps PostgreSQL's defaults: every commit is flushed to disk (fsync).
+	// Without it, it is not, which tests of behaviour do not need and which makes them
+	// faster; benchmarks that compare stores want it.
 	Durable bool
 }
 
@@ -216,9 +216,8 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	// Its own process group, so that Pause stops the backends with the postmaster; and it
-	// dies with the test binary however that ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGQUIT, Credential: s.cred}
+	// It dies with the test binary however that ends.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGQUIT, Credential: s.cred}
 	return cmd
 }
 
@@ -233,7 +232,10 @@ func (s *Server) Restart() error {
 	args := []string{"-D", s.dataDir(), "-p", strconv.Itoa(s.port), "-k", s.dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "log_min_messages=warning"}
 	if !s.opts.Durable {
-		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+		// Commits still reach the operating system before they return, so that a server
+		// killed (Stop) loses nothing committed, as a real one would not; only a crash of
+		// the machine would.
+		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
 	}
 	cmd := s.command("postgres", args...)
 	var log bytes.Buffer
@@ -314,18 +316,42 @@ func (s *Server) admin(stmt string) error {
 	return err
 }
 
-// signal sends sig to the postmaster, or to its whole process group (the backends too).
-func (s *Server) signal(sig syscall.Signal, group bool) error {
+// signal sends sig to the postmaster, or also to every process it started (its backends
+// and helpers, which PostgreSQL puts in sessions of their own).
+func (s *Server) signal(sig syscall.Signal, all bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
 		return errors.New("pgtest: the server is not running")
 	}
 	pid := s.cmd.Process.Pid
-	if group {
-		pid = -pid
+	if all {
+		for _, child := range children(pid) {
+			syscall.Kill(child, sig)
+		}
 	}
 	return syscall.Kill(pid, sig)
+}
+
+// children lists the processes whose parent is pid, from /proc.
+func children(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var out []int
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after
+		// the last ')'.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			if child, err := strconv.Atoi(filepath.Base(filepath.Dir(path))); err == nil {
+				out = append(out, child)
+			}
+		}
+	}
+	return out
 }
 
 // Stop shuts the server down at once (PostgreSQL's immediate mode: connections are cut,
