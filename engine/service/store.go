@@ -29,11 +29,14 @@ type Store interface {
 
 	CreateKey(ctx context.Context, k *Key) error
 	KeyByID(ctx context.Context, id string) (*Key, error)
-	// UpdateKey loads the key and calls update with it, all inside one write transaction,
-	// so that no other update of the key can interleave. If update returns an error,
-	// nothing is written and UpdateKey returns it; otherwise the key's Attempts, Consumed,
-	// ExpiresAt and served times are saved and the returned verification, if any, is
-	// recorded. It returns only once all of that is durable.
+	// UpdateKey loads the key and calls update with it, then saves what update changed, so
+	// that no other update of the key can interleave: as if in one write transaction.
+	// If update returns an error, nothing is written and UpdateKey returns it; otherwise
+	// the key's Attempts, Consumed, ExpiresAt and served times are saved and the returned
+	// verification, if any, is recorded. It returns only once all of that is durable. A
+	// store may call update more than once (engine/postgres does when another update of
+	// the key came first), each time on the key as it is stored then: only the last call's
+	// changes and verification are saved, so update must decide from the key alone.
 	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
 	// DeliverKey loads a key to deliver its challenge on ch at now to a client of api that
 	// names appKey (or none). If the key cannot be delivered (Key.Deliverable says why) it returns that error and changes nothing;

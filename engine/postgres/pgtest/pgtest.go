@@ -333,6 +333,43 @@ func (s *Server) signal(sig syscall.Signal, all bool) error {
 	return syscall.Kill(pid, sig)
 }
 
+// CPU is the processor time the server has used so far: its processes' and that of those
+// of its children that have exited, from /proc (zero elsewhere than Linux).
+func (s *Server) CPU() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	pid := s.cmd.Process.Pid
+	ticks := cpuTicks(pid, true)
+	for _, child := range children(pid) {
+		ticks += cpuTicks(child, false)
+	}
+	// The kernel counts in clock ticks of USER_HZ, 100 a second on every Linux platform.
+	return time.Duration(ticks) * (time.Second / 100)
+}
+
+// cpuTicks reads the user and system time of pid, and with exited that of its children
+// that have exited and been waited for.
+func cpuTicks(pid int, exited bool) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// After "pid (comm)": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	var sum int64
+	for i, f := range fields {
+		field := i + 3
+		if field == 14 || field == 15 || (exited && (field == 16 || field == 17)) {
+			n, _ := strconv.ParseInt(f, 10, 64)
+			sum += n
+		}
+	}
+	return sum
+}
+
 // children lists the processes whose parent is pid, from /proc.
 func children(pid int) []int {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")

@@ -287,8 +287,6 @@ func testUpdateKeyWritesOnlyWithoutError(t *testing.T, s service.Store) {
 func testUpdateKeyIsAtomic(t *testing.T, s service.Store) {
 	app := newApp(t, s, "k1")
 	newKey(t, s, app, "key1", time.Now().Add(time.Hour))
-	var mu sync.Mutex
-	passed, attempts := 0, map[int]bool{}
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for range 64 {
@@ -296,17 +294,10 @@ func testUpdateKeyIsAtomic(t *testing.T, s service.Store) {
 			<-start
 			err := s.UpdateKey(ctx, "key1", func(k *service.Key) (*service.Verification, error) {
 				k.Attempts++
-				mu.Lock()
-				defer mu.Unlock()
-				if attempts[k.Attempts] {
-					t.Errorf("two updates saw %d attempts before theirs", k.Attempts-1)
-				}
-				attempts[k.Attempts] = true
 				if k.Consumed {
 					return &service.Verification{AppID: app.ID, Outcome: service.UsedUp, Channel: service.NoChannel, At: base}, nil
 				}
 				k.Consumed = true
-				passed++
 				return &service.Verification{AppID: app.ID, Outcome: service.Passed, Channel: service.NoChannel, At: base}, nil
 			})
 			if err != nil {
@@ -316,12 +307,12 @@ func testUpdateKeyIsAtomic(t *testing.T, s service.Store) {
 	}
 	close(start)
 	wg.Wait()
-	// passed counts the calls of update, and update may run again if its store retries:
-	// what was saved is what counts.
+	// A store may run update more than once (service.Store): what was saved is what counts.
+	// Had two updates interleaved, one's attempt would be lost or two would have passed.
 	k, _ := s.KeyByID(ctx, "key1")
 	d := stats(t, s, app.ID, base, base.Add(time.Hour))
 	if k.Attempts != 64 || len(d.Hours) != 1 || d.Hours[0].Passed != 1 || d.Hours[0].Refused != 63 {
-		t.Fatalf("after 64 concurrent updates: %d attempts, %v (update passed %d times)", k.Attempts, hourly(d), passed)
+		t.Fatalf("after 64 concurrent updates: %d attempts, %v", k.Attempts, hourly(d))
 	}
 }
 
