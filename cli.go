@@ -29,6 +29,8 @@ commands:
   app     create, list, disable, enable or delete applications (run "captcha app help")
   admin   set an admin UI password: captcha admin passwd -user NAME (password on stdin)
   gen     write sample challenges to a directory
+  backup  copy the SQLite database while the server runs: captcha backup -out FILE
+  restore replace the SQLite database with a backup, the server stopped: captcha restore -in FILE
 
 Every command takes -config FILE, -data DIR and -database URL (PostgreSQL). Run "captcha COMMAND -h" for its flags.`
 
@@ -47,6 +49,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAdmin(ctx, args, stdin, stdout, stderr)
 	case "gen":
 		return runGen(ctx, args, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

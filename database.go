@@ -31,5 +31,26 @@ func openDatabase(ctx context.Context, cfg Config) (database, error) {
 	if cfg.DatabaseURL != "" {
 		return postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{})
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
+	release, err := lockData(cfg.DataDir, false)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return &lockedDB{DB: db, release: release}, nil
+}
+
+// lockedDB is the SQLite database with the data directory's shared lock, which restore
+// checks for (lock_unix.go); closing it lets go of the lock.
+type lockedDB struct {
+	*sqlite.DB
+	release func()
+}
+
+func (db *lockedDB) Close() error {
+	defer db.release()
+	return db.DB.Close()
 }
