@@ -181,7 +181,9 @@ type loadServer struct {
 
 // batchStats is what sqlite.DB says of its group commit; PostgreSQL commits concurrent
 // transactions together by itself, and says nothing.
-type batchStats interface{ BatchStats() (ops, transactions int64) }
+type batchStats interface {
+	BatchStats() (ops, transactions int64)
+}
 
 // newLoadServer starts the server on a loopback listener with limits off, as for a load
 // test, and logging formatted but discarded, so that its cost is counted. With keys > 0 the
