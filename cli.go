@@ -31,6 +31,7 @@ commands:
   gen     write sample challenges to a directory
   backup  copy the SQLite database while the server runs: captcha backup -out FILE
   restore replace the SQLite database with a backup, the server stopped: captcha restore -in FILE
+  version print the version
 
 Every command takes -config FILE, -data DIR and -database URL (PostgreSQL). Run "captcha COMMAND -h" for its flags.`
 
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAdmin(ctx, args, stdin, stdout, stderr)
 	case "gen":
 		return runGen(ctx, args, stdout, stderr)
+	case "version":
+		return runVersion(ctx, args, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, stdout, stderr)
 	case "restore":

@@ -86,7 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-housekept
 	}()
 
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "database", db.Path(),
+	log.Info("serving", "version", buildVersion(), "addr", ln.Addr().String(), "data", cfg.DataDir, "database", db.Path(),
 		"rate_limits", cfg.Limits.Enabled)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -115,7 +115,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *admin.Handler, log *slog.Logger) *echo.Echo {
 	router := web.New(web.Options{
 		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
-		MetricsToken: cfg.Metrics.Token,
+		MetricsToken: cfg.Metrics.Token, Version: buildVersion(),
 		Limits: web.Limits{
 			Enabled:       cfg.Limits.Enabled,
 			AppIssue:      web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
