@@ -47,7 +47,12 @@ const defaultConnectTimeout = 3 * time.Second
 
 // DB is the store. It is safe for concurrent use.
 type DB struct {
-	pool    *pgxpool.Pool
+	pool *pgxpool.Pool
+	// async is a second, smaller pool whose connections commit without waiting for the
+	// disk flush (synchronous_commit off), for the one write whose durability the Store
+	// contract does not ask for at once: the first delivery of a challenge. A transaction
+	// that set it itself would cost three more statements per delivery.
+	async   *pgxpool.Pool
 	timeout time.Duration
 	where   string // the URL without its password, for logs
 }
@@ -105,15 +110,23 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	asyncCfg := cfg.Copy()
+	asyncCfg.MaxConns = max(2, cfg.MaxConns/2)
+	asyncCfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", Redact(rawURL), err)
 	}
-	db := &DB{pool: pool, timeout: timeout, where: Redact(rawURL)}
+	async, err := pgxpool.NewWithConfig(ctx, asyncCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database %s: %w", Redact(rawURL), err)
+	}
+	db := &DB{pool: pool, async: async, timeout: timeout, where: Redact(rawURL)}
 	mctx, cancel := context.WithTimeout(ctx, max(timeout, time.Minute)) // a migration may take a while
 	defer cancel()
 	if err := migrate(mctx, pool, migrations.Postgres()); err != nil {
-		pool.Close()
+		db.Close()
 		return nil, fmt.Errorf("database %s: %w", db.where, err)
 	}
 	return db, nil
@@ -125,6 +138,7 @@ func (db *DB) Path() string { return db.where }
 // Close closes the pool's connections.
 func (db *DB) Close() error {
 	db.pool.Close()
+	db.async.Close()
 	return nil
 }
 

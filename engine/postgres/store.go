@@ -362,7 +362,7 @@ const deliverKey = `WITH cur AS (
 
 // DeliverKey loads a key for delivery and records its first delivery on ch (see
 // service.Store), in one statement and one round trip. It is committed without waiting
-// for the flush to disk (synchronous_commit off, for this transaction alone): the record
+// for the flush to disk (synchronous_commit off, on the async pool's connections): the record
 // is in the database at once for every node, durable within PostgreSQL's wal_writer_delay
 // (200 ms), and only a crash of the database server in between can lose it, which the
 // contract allows. Waiting would put a disk flush on the way of every first image.
@@ -374,16 +374,9 @@ func (db *DB) DeliverKey(ctx context.Context, id string, api service.API, appKey
 	defer cancel()
 	var k *service.Key
 	var marked bool
-	err := retry(ctx, func() error {
-		var b pgx.Batch // a batch is sent once: a retry makes another
-		b.Queue("BEGIN")
-		b.Queue("SET LOCAL synchronous_commit TO OFF")
-		b.Queue(deliverKey, id, millis(now), string(api), appKey, string(ch)).QueryRow(func(row pgx.Row) (err error) {
-			k, marked, err = scanDelivered(row)
-			return err
-		})
-		b.Queue("COMMIT")
-		return db.pool.SendBatch(ctx, &b).Close()
+	err := retry(ctx, func() (err error) {
+		k, marked, err = scanDelivered(db.async.QueryRow(ctx, deliverKey, id, millis(now), string(api), appKey, string(ch)))
+		return err
 	})
 	if err != nil {
 		return nil, noRows(err, service.ErrKeyNotFound)
