@@ -53,6 +53,7 @@ type DB struct {
 	// contract does not ask for at once: the first delivery of a challenge. A transaction
 	// that set it itself would cost three more statements per delivery.
 	async   *pgxpool.Pool
+	keys    *keyCache
 	timeout time.Duration
 	where   string // the URL without its password, for logs
 }
@@ -122,7 +123,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("database %s: %w", Redact(rawURL), err)
 	}
-	db := &DB{pool: pool, async: async, timeout: timeout, where: Redact(rawURL)}
+	db := &DB{pool: pool, async: async, keys: newKeyCache(), timeout: timeout, where: Redact(rawURL)}
 	mctx, cancel := context.WithTimeout(ctx, max(timeout, time.Minute)) // a migration may take a while
 	defer cancel()
 	if err := migrate(mctx, pool, migrations.Postgres()); err != nil {

@@ -9,9 +9,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
+	"captcha/engine"
 	"captcha/engine/postgres/pgtest"
 	"captcha/engine/service"
+	"captcha/engine/service/servicetest"
 	"captcha/engine/service/storetest"
 	"captcha/migrations"
 )
@@ -191,4 +194,69 @@ func TestRedact(t *testing.T) {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// What a node remembers of the keys it wrote (keycache.go) never decides against what
+// another node changed since: a key served by B verifies on A, which issued it; a key
+// used up on B is used up on A, which served it.
+func TestNodesSeeEachOthersChanges(t *testing.T) {
+	url := pgtest.Shared(t).NewDatabase(t)
+	ctx := context.Background()
+	clock := servicetest.NewClock(time.Now().Truncate(time.Millisecond))
+	node := func() *service.Service {
+		svc, err := service.New(ctx, openURL(t, url), fakeRenderer{}, service.Options{Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	a, b := node(), node()
+	app, _, err := a.CreateApp(ctx, "shop", service.Naver, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := a.IssueKey(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.KeyImage(ctx, service.Naver, k.ID, app.AppKey); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second)
+	if res, err := a.Verify(ctx, app, k.ID, k.Answer, service.Image); err != nil || res.ResponseTime != time.Second {
+		t.Fatalf("verifying on A a key A issued and B served: %+v, %v", res, err)
+	}
+
+	k, _ = a.IssueKey(ctx, app)
+	if _, err := a.KeyImage(ctx, service.Naver, k.ID, app.AppKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(ctx, app, k.ID, k.Answer, service.Image); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(ctx, app, k.ID, k.Answer, service.Image); !errors.Is(err, service.ErrKeyUsedUp) {
+		t.Fatalf("verifying on A a key A served and B used up: %v", err)
+	}
+	if err := b.ExpireKey(ctx, app, k.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	k, _ = a.IssueKey(ctx, app)
+	a.KeyImage(ctx, service.Naver, k.ID, app.AppKey)
+	if err := b.ExpireKey(ctx, app, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(ctx, app, k.ID, k.Answer, service.Image); !errors.Is(err, service.ErrKeyUsedUp) {
+		t.Fatalf("verifying on A a key B expired: %v", err)
+	}
+}
+
+type fakeRenderer struct{}
+
+func (fakeRenderer) Image(answer string, seed engine.Seed, o engine.Options) ([]byte, error) {
+	return append([]byte(answer), seed[:]...), nil
+}
+
+func (fakeRenderer) Audio(answer string, seed engine.Seed, o engine.Options) ([]byte, error) {
+	return append([]byte(answer), seed[:]...), nil
 }

@@ -152,13 +152,21 @@ func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	o := k.Options
-	return retry(ctx, func() error {
+	err := retry(ctx, func() error {
 		_, err := db.pool.Exec(ctx, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
 			max_attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty), o.Width, o.Height, string(o.Lang),
 			k.MaxAttempts, millis(k.CreatedAt), millis(k.ExpiresAt))
 		return err
 	})
+	if err == nil && k.AppKey != "" {
+		stored := *k // as it reads back: no attempts, nothing served, millisecond times
+		stored.Attempts, stored.Consumed, stored.ImageServedAt, stored.AudioServedAt = 0, false, time.Time{}, time.Time{}
+		stored.CreatedAt, stored.ExpiresAt = fromMillis(millis(k.CreatedAt)), fromMillis(millis(k.ExpiresAt))
+		stored.Options.Length = utf8.RuneCountInString(k.Answer)
+		db.keys.put(&stored)
+	}
+	return err
 }
 
 // scanKey reads one row of keyColumns.
@@ -214,16 +222,17 @@ func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
 func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	for range maxOptimistic {
+	for try := range maxOptimistic {
 		var saved bool
 		err := retry(ctx, func() (err error) {
-			saved, err = db.updateKeyOptimistically(ctx, id, update)
+			saved, err = db.updateKeyOptimistically(ctx, id, try == 0, update)
 			return err
 		})
 		if err != nil || saved {
 			return err
 		}
 	}
+	db.keys.forget(id)
 	// A retry runs update again on the key as it is then: only an attempt that reached no
 	// database is retried, so the first one changed nothing.
 	return retry(ctx, func() error { return db.updateKeyLocked(ctx, id, update) })
@@ -233,30 +242,40 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 const maxOptimistic = 2
 
 // saveKeyIfUnchanged saves a key's state ($2 to $6) if it still is as it was read ($7 to
-// $11), and then records the verification ($12 to $17, none when $13 is NULL). It returns
-// whether it saved.
+// $11), with its app as it was read ($17 to $19), and then records the verification ($12
+// to $16, none when $13 is NULL). It returns whether it saved.
 const saveKeyIfUnchanged = `WITH saved AS (
 		UPDATE keys SET attempts = $2, consumed = $3, expires_at = $4, image_served_at = $5, audio_served_at = $6
 		WHERE id = $1 AND attempts = $7 AND consumed = $8 AND expires_at = $9
 			AND image_served_at IS NOT DISTINCT FROM $10 AND audio_served_at IS NOT DISTINCT FROM $11
+			AND EXISTS (SELECT 1 FROM apps a WHERE a.id = keys.app_id AND a.app_key = $17 AND a.enabled = $18
+				AND a.api = $19)
 		RETURNING id),
 	recorded AS (
 		INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
 		SELECT $12, $13, $14, $15, $16 FROM saved WHERE $13::text IS NOT NULL)
 	SELECT count(*) FROM saved`
 
-func (db *DB) updateKeyOptimistically(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) (bool, error) {
-	k, err := scanKey(db.pool.QueryRow(ctx, keyByIDQuery, id))
-	if err != nil {
-		return false, noRows(err, service.ErrKeyNotFound)
+// updateKeyOptimistically runs update on the key as this node last wrote it, when cached
+// says so and it did, else as read, and saves the changes if the key is still so.
+func (db *DB) updateKeyOptimistically(ctx context.Context, id string, cached bool, update func(*service.Key) (*service.Verification, error)) (bool, error) {
+	k, fromCache := db.keys.get(id)
+	if !cached || !fromCache {
+		var err error
+		fromCache = false
+		if k, err = scanKey(db.pool.QueryRow(ctx, keyByIDQuery, id)); err != nil {
+			return false, noRows(err, service.ErrKeyNotFound)
+		}
 	}
 	before := *k
 	v, err := update(k)
-	if err != nil {
-		return false, err // decided before anything was written
-	}
-	if v == nil && !keyChanged(&before, k) {
-		return true, nil
+	if err != nil || (v == nil && !keyChanged(&before, k)) {
+		if fromCache {
+			// Decided on the key as remembered, which another node may have changed
+			// since (served its image, say): decide again on the key as stored.
+			return false, nil
+		}
+		return err == nil, err // decided before anything was written
 	}
 	var outcome, channel *string
 	var appID int64
@@ -271,7 +290,16 @@ func (db *DB) updateKeyOptimistically(ctx context.Context, id string, update fun
 	err = db.pool.QueryRow(ctx, saveKeyIfUnchanged, id,
 		k.Attempts, k.Consumed, millis(k.ExpiresAt), millisOrNull(k.ImageServedAt), millisOrNull(k.AudioServedAt),
 		before.Attempts, before.Consumed, millis(before.ExpiresAt), millisOrNull(before.ImageServedAt),
-		millisOrNull(before.AudioServedAt), appID, outcome, channel, responseMS, at).Scan(&n)
+		millisOrNull(before.AudioServedAt), appID, outcome, channel, responseMS, at,
+		before.AppKey, before.AppEnabled, string(before.AppAPI)).Scan(&n)
+	switch {
+	case err != nil || n == 0:
+		db.keys.forget(id)
+	case k.Consumed:
+		db.keys.forget(id) // used up: the next update, if any, finds it so either way
+	default:
+		db.keys.put(k)
+	}
 	return n == 1, err
 }
 
@@ -391,6 +419,11 @@ func (db *DB) DeliverKey(ctx context.Context, id string, api service.API, appKey
 		k.ImageServedAt = now
 	} else if ch == service.Audio && k.AudioServedAt.IsZero() {
 		k.AudioServedAt = now
+	}
+	if marked {
+		db.keys.put(k) // as stored now
+	} else {
+		db.keys.forget(id) // another node may have delivered it meanwhile
 	}
 	return k, nil
 }
