@@ -54,7 +54,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close() // after the server and housekeeping have stopped, below
 	if !hasCustomerApp(ctx, svc) {
-		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data and -config)")
+		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data, -database and -config)")
 	}
 	adminUI, err := openAdmin(ctx, cfg, svc, db, renderer, log)
 	if err != nil {

@@ -1,14 +1,22 @@
 // Package postgres implements service.Store and service.OperatorStore on PostgreSQL, through
 // pgx's connection pool, for running several nodes on one shared database. It mirrors
 // engine/sqlite file by file (store.go, manage.go, operators.go, housekeeping.go, stats.go,
-// migrate.go), so that a change to the one is easy to carry to the other.
+// migrate.go), so that a change to the one is easy to carry to the other. A new column of
+// keys or apps, say, is a migration in each of migrations/ and migrations/postgres/, then
+// the same few places in each store: the column lists (appColumns, keyColumns), the scans
+// (scanApp, scanKey), and the statements that write it; here also saveKeyIfUnchanged,
+// whose condition names every column an update may change, keyChanged, and CreateKey's
+// copy for the key cache.
 //
 // Where SQLite serializes every write through one connection and commits them in groups,
-// PostgreSQL has row locks and commits concurrent transactions together by itself: a
-// verification locks its key's row (SELECT … FOR UPDATE) for its transaction, so that of
-// any number of concurrent verifications of a key, on any number of nodes, one at a time
-// decides. Nothing on the request path updates a row that other keys share (see
-// key_counts in migrations/postgres/0001_init.sql), so keys never queue for each other.
+// PostgreSQL has row locks and commits concurrent transactions together by itself. A
+// flow takes three round trips, each one statement: the issuance's INSERT, the delivery's
+// read-and-mark, and the verification's conditional save, which writes only if the key is
+// as the node last saw it (kept in keycache.go when this node wrote it last, else read),
+// so that of any number of concurrent verifications of a key, on any number of nodes, one
+// at a time decides; a key under a burst of them is locked (SELECT … FOR UPDATE) instead.
+// Nothing on the request path updates a row that other keys share (see key_counts in
+// migrations/postgres/0001_init.sql), so keys never queue for each other.
 //
 // Every call is bounded by Options.Timeout, whatever its caller's context says, so that a
 // node whose database has gone away answers with an error instead of hanging; the pool

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,7 +30,7 @@ func (db *DB) CreateFirstOperator(ctx context.Context, op *service.Operator) (bo
 		err := tx.QueryRow(ctx, `INSERT INTO operators (name, password_hash, created_at, updated_at,
 			must_change_password) SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM operators) RETURNING id`,
 			op.Name, op.PasswordHash, millis(op.CreatedAt), millis(op.UpdatedAt), op.MustChangePassword).Scan(&op.ID)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		created = err == nil

@@ -238,7 +238,6 @@ func (s *Server) Restart() error {
 		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
 	}
 	cmd := s.command("postgres", args...)
-	var log bytes.Buffer
 	logFile, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -262,9 +261,8 @@ func (s *Server) Restart() error {
 		}
 		select {
 		case <-exited:
-			b, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
-			log.Write(b)
-			return fmt.Errorf("postgres exited at start: %s", lastLines(log.String(), 10))
+			log, _ := os.ReadFile(filepath.Join(s.dir, "postgres.log"))
+			return fmt.Errorf("postgres exited at start: %s", lastLines(string(log), 10))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
