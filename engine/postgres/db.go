@@ -100,7 +100,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 		// pgx's message may quote the URL, password and all: say only what it is.
 		return nil, fmt.Errorf("database URL %s cannot be read", Redact(rawURL))
 	}
-	if !strings.Contains(rawURL, "connect_timeout") {
+	if cfg.ConnConfig.ConnectTimeout == 0 { // no connect_timeout in the URL
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
 	}
 	if !strings.Contains(rawURL, "pool_max_conns") {
@@ -114,7 +114,9 @@ func Open(ctx context.Context, rawURL string, o Options) (*DB, error) {
 	// that way instead of failing a request on each. The ping is bounded like a call.
 	cfg.PingTimeout = time.Second
 	cfg.HealthCheckPeriod = 5 * time.Second
-	cfg.ConnConfig.RuntimeParams["application_name"] = "captcha"
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "captcha" // for pg_stat_activity
+	}
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout

@@ -211,14 +211,14 @@ func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
 
 // UpdateKey runs update on the key and saves what it changed, so that no other update of
 // the key, from this node or another, interleaves with it. It tries optimistically first,
-// as most keys are updated by one request at a time: it reads the key, runs update, and
-// saves the changes in one statement on the condition that the key is still as it was read
-// (compare and swap), with the verification record in the same statement. That is two
-// round trips and two statements, no explicit transaction. If the key changed meanwhile,
-// it tries again; after maxOptimistic tries (a key under a burst of concurrent requests)
-// it locks the key's row instead (updateKeyLocked), which waits its turn. So update may run
-// more than once, each time on the key as it then is; only the last run's changes are
-// saved.
+// as most keys are updated by one request at a time: it runs update on the key as this node
+// last wrote it (keycache.go), or else as it reads it, and saves the changes in one
+// statement, with the verification record, on the condition that the key is still so
+// (compare and swap): one round trip, or two with the read, and no explicit transaction. If
+// the key changed meanwhile, it tries again on the key as read; after maxOptimistic tries
+// (a key under a burst of concurrent requests) it locks the key's row instead
+// (updateKeyLocked), which waits its turn. So update may run more than once, each time on
+// the key as it then is; only the last run's changes are saved.
 func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
