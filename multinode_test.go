@@ -61,9 +61,9 @@ func get(t *testing.T, client *http.Client, method, url string, form url.Values)
 }
 
 // TestTwoNodesOnePostgres runs two `captcha serve` processes on one PostgreSQL database, as
-// behind a load balancer: a key issued on one renders identically and verifies on the
-// other; an operator signed in on one is signed in on the other, and an app created in
-// the admin UI of one works on the other at once; one node killed with SIGKILL under load
+// behind a load balancer: an operator signed in on one is signed in on the other, and an
+// app created in the admin UI of one works on the other at once; a key issued on one
+// renders identically and verifies on the other; one node killed with SIGKILL under load
 // loses no key it acknowledged; and the statistics add up afterwards.
 func TestTwoNodesOnePostgres(t *testing.T) {
 	bin := buildBinary(t)
@@ -85,7 +85,8 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		return k.Answer
 	}
 
-	// An operator signs in on node A; the session works on node B, where the app is created.
+	// An operator signs in on node A; the session works on node B too. The app is created
+	// in the admin UI of node A.
 	passwd := exec.Command(bin, "admin", "passwd", "-user", "ops", "-database", dbURL, "-data", t.TempDir())
 	passwd.Stdin = strings.NewReader("a password we chose\n")
 	if out, err := passwd.CombinedOutput(); err != nil {
@@ -113,18 +114,18 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatalf("the session of node A on node B: %d %.300s", status, page)
 	}
 	d := service.DefaultAppSettings()
-	status, page = get(t, browser, "POST", b.base+"/admin/apps", url.Values{"csrf": {string(m[1])}, "name": {"shop"},
+	status, page = get(t, browser, "POST", a.base+"/admin/apps", url.Values{"csrf": {string(m[1])}, "name": {"shop"},
 		"api": {"nhn"}, "charset": {string(d.Charset)}, "difficulty": {string(d.Difficulty)}, "lang": {string(d.Lang)},
 		"length": {fmt.Sprint(d.Length)}, "width": {fmt.Sprint(d.Width)}, "height": {fmt.Sprint(d.Height)},
 		"lifetime": {"600"}, "attempts": {"1"}})
 	m = regexp.MustCompile(`<code id="appkey">([0-9a-f]+)</code>`).FindSubmatch(page)
 	if status != http.StatusOK || m == nil {
-		t.Fatalf("creating an app in the admin UI of node B: %d %.300s", status, page)
+		t.Fatalf("creating an app in the admin UI of node A: %d %.300s", status, page)
 	}
 	appKey := string(m[1])
 
-	// At once on node A: a key issued there renders the same bytes on both nodes and
-	// verifies on node B.
+	// At once on node B: a key issued there renders the same bytes on both nodes and
+	// verifies on node A.
 	issue := func(n *node) string {
 		t.Helper()
 		header, key := nhnIssue(t, n.base, appKey)
@@ -133,7 +134,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		}
 		return key
 	}
-	key := issue(a)
+	key := issue(b)
 	_, imgA := get(t, http.DefaultClient, "GET", a.base+"/captcha/v1.0/keys/"+key+"/img", nil)
 	_, imgB := get(t, http.DefaultClient, "GET", b.base+"/captcha/v1.0/keys/"+key+"/img", nil)
 	_, wavA := get(t, http.DefaultClient, "GET", a.base+"/captcha/v1.0/keys/"+key+"/sound", nil)
@@ -142,11 +143,11 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatalf("the challenge differs between the nodes: image %d and %d bytes, sound %d and %d",
 			len(imgA), len(imgB), len(wavA), len(wavB))
 	}
-	if code := nhnVerify(t, b.base, appKey, key, answer(key)); code != 0 {
-		t.Fatalf("verifying on node B a key of node A: %d", code)
+	if code := nhnVerify(t, a.base, appKey, key, answer(key)); code != 0 {
+		t.Fatalf("verifying on node A a key of node B: %d", code)
 	}
-	if code := nhnVerify(t, a.base, appKey, key, answer(key)); code != -5 {
-		t.Fatalf("verifying it again on node A: %d, want -5", code)
+	if code := nhnVerify(t, b.base, appKey, key, answer(key)); code != -5 {
+		t.Fatalf("verifying it again on node B: %d, want -5", code)
 	}
 
 	// Load on node A, killed with SIGKILL partway: every key whose issuance it answered is
