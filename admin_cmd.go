@@ -69,7 +69,7 @@ func runAdminPasswd(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if err := service.CheckPassword(password); err != nil {
 		return fmt.Errorf("admin passwd: %w", err)
 	}
-	_, db, err := openService(ctx, cfg, nil, service.Options{})
+	_, db, err := openService(ctx, cfg, false, service.Options{})
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func openAppService(ctx context.Context, common commonFlags) (*service.Service, 
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, db, err := openService(ctx, cfg, nil, service.Options{})
+	svc, db, err := openService(ctx, cfg, false, service.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,6 +82,13 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.DurationVar(&d.KeyLifetime, "lifetime", d.KeyLifetime,
 		fmt.Sprintf("how long a key may be answered, %v to %v", service.MinKeyLifetime, service.MaxKeyLifetime))
 	fs.IntVar(&d.MaxAttempts, "attempts", d.MaxAttempts, fmt.Sprintf("answers allowed per key, 1 to %d", service.MaxAttemptsLimit))
+	e := &d.Escalation
+	fs.BoolVar(&e.Enabled, "escalate", e.Enabled, "make challenges harder for client networks whose recent answers were mostly wrong or too fast")
+	fs.IntVar(&e.MinAnswers, "escalate-min-answers", e.MinAnswers,
+		fmt.Sprintf("answers of a network in %v before it is judged, 1 to %d", service.EscalationWindow, service.MaxEscalateMinAnswers))
+	fs.IntVar(&e.BadPercent, "escalate-bad-percent", e.BadPercent, "percent of those answers, wrong or too fast, that escalates, 1 to 100")
+	fs.DurationVar(&e.FastSolve, "fast-solve", e.FastSolve,
+		fmt.Sprintf("a pass quicker than this counts as a bot's, 0 to %v in tenths of a second", service.MaxFastSolve))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -96,6 +103,11 @@ func runAppCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		d.Lang = engine.DefaultLang(d.Charset)
 	}
 	if err := d.Validate(); err != nil {
+		var fe *engine.FieldError
+		if errors.As(err, &fe) { // named as the flag that sets it
+			return &usageError{fmt.Sprintf("app create: -%s: %v is not allowed (allowed: %s)",
+				strings.ReplaceAll(fe.Field, "_", "-"), fe.Value, fe.Allowed)}
+		}
 		return &usageError{"app create: " + err.Error()}
 	}
 	svc, done, err := openAppService(ctx, common)
@@ -171,11 +183,15 @@ func runAppList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("app list: %w", err)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "APPKEY\tNAME\tAPI\tENABLED\tCHARSET\tLENGTH\tDIFFICULTY\tSIZE\tLANG\tLIFETIME\tATTEMPTS\tCREATED")
+	fmt.Fprintln(w, "APPKEY\tNAME\tAPI\tENABLED\tCHARSET\tLENGTH\tDIFFICULTY\tSIZE\tLANG\tLIFETIME\tATTEMPTS\tESCALATE\tCREATED")
 	for _, a := range apps {
 		s := a.Settings
-		fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\t%d\t%s\t%dx%d\t%s\t%v\t%d\t%s\n", a.AppKey, a.Name, a.API, a.Enabled, s.Charset,
-			s.Length, s.Difficulty, s.Width, s.Height, s.Lang, s.KeyLifetime, s.MaxAttempts,
+		escalate := "off"
+		if e := s.Escalation; e.Enabled {
+			escalate = fmt.Sprintf("%d,%d%%,<%v", e.MinAnswers, e.BadPercent, e.FastSolve)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\t%d\t%s\t%dx%d\t%s\t%v\t%d\t%s\t%s\n", a.AppKey, a.Name, a.API, a.Enabled, s.Charset,
+			s.Length, s.Difficulty, s.Width, s.Height, s.Lang, s.KeyLifetime, s.MaxAttempts, escalate,
 			a.CreatedAt.UTC().Format(time.RFC3339))
 	}
 	return w.Flush()

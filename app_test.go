@@ -105,8 +105,38 @@ func TestAppCommandMistakes(t *testing.T) {
 			t.Errorf("%v: got %v, want a usage error naming nhn and naver", args, err)
 		}
 	}
+	// A setting out of range is named by its flag.
+	for flag, args := range map[string][]string{
+		"-length":               {"-length", "9"},
+		"-escalate-min-answers": {"-escalate-min-answers", "0"},
+		"-escalate-bad-percent": {"-escalate-bad-percent", "101"},
+		"-fast-solve":           {"-fast-solve", "1050ms"},
+	} {
+		_, err := runCLI(t, append([]string{"app", "create", "-name", "x", "-api", "nhn", "-data", data}, args...)...)
+		var u *usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), flag+":") || !strings.Contains(err.Error(), "allowed") {
+			t.Errorf("%v: got %v, want a usage error naming %s", args, err, flag)
+		}
+	}
 	if list, _ := runCLI(t, "app", "list", "-data", data); strings.Count(list, "\n") != 1 {
 		t.Errorf("refused commands made apps:\n%s", list)
+	}
+}
+
+// app create takes the escalation policy; app list shows it.
+func TestAppCreateEscalationFlags(t *testing.T) {
+	t.Setenv("CAPTCHA_CONFIG", "")
+	data := t.TempDir()
+	if _, err := runCLI(t, "app", "create", "-name", "off", "-api", "nhn", "-escalate=false", "-data", data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "app", "create", "-name", "strict", "-api", "nhn", "-escalate-min-answers", "3",
+		"-escalate-bad-percent", "60", "-fast-solve", "1.5s", "-data", data); err != nil {
+		t.Fatal(err)
+	}
+	list, err := runCLI(t, "app", "list", "-data", data)
+	if err != nil || !strings.Contains(list, " ESCALATE ") || !strings.Contains(list, " off ") || !strings.Contains(list, " 3,60%,<1.5s ") {
+		t.Fatalf("list: %v\n%s", err, list)
 	}
 }
 

@@ -50,6 +50,11 @@ type AdminConfig struct {
 	// SlowSolveSeconds: solves faster than this are shown as suspiciously fast, which is
 	// how an operator sees scripts; people rarely read and type a challenge in 2 seconds.
 	SlowSolveSeconds float64 `toml:"slow_solve_seconds"`
+	// AudioShareAlertPercent: a share of solves through audio above this is marked in the
+	// statistics. About 1% of people use the audio; 5 (the default) is five times that,
+	// which a site's audience does not reach by chance, whereas a bar nearer 1% would be
+	// crossed by the noise of a quiet day's few solves.
+	AudioShareAlertPercent float64 `toml:"audio_share_alert_percent"`
 	// SecureCookies says when the admin UI's cookies are Secure (sent back only over
 	// HTTPS): SecureCookiesAuto when the request came over HTTPS, by the connection or by
 	// X-Forwarded-Proto from one of TrustedProxies; SecureCookiesAlways always, for a server
@@ -82,6 +87,9 @@ type LimitsConfig struct {
 	IPFetchBurst       int     `toml:"ip_fetch_burst"`
 	IPAuthFailureRate  float64 `toml:"ip_auth_failure_rate"`
 	IPAuthFailureBurst int     `toml:"ip_auth_failure_burst"`
+	// IPSoundsPerHour is the quota of sounds per client IP: first deliveries of a key's
+	// sound, refilled evenly over an hour (see DefaultConfig).
+	IPSoundsPerHour int `toml:"ip_sounds_per_hour"`
 }
 
 // DefaultConfig is what `go run .` serves with: no file needed. The limits are far above
@@ -89,6 +97,12 @@ type LimitsConfig struct {
 // many users behind one address) and far below what would starve other apps of CPU. Failed
 // identifications are a mistake or a probe, never a site's traffic: a working integration
 // makes none, so a client gets 30 at once and one a second after that.
+//
+// Sounds: about 1% of people use the audio, and Korean mobile carriers put many subscribers
+// behind one IPv4 address (carrier-grade NAT). 60 sounds an hour is what 6,000 challenges an
+// hour from one address would bring at that share, more than a NAT address carries for one
+// site, while a farm gets one sound a minute per address instead of the fetch limit's 20 a
+// second.
 func DefaultConfig() Config {
 	return Config{
 		Listen:         ":8080",
@@ -96,13 +110,14 @@ func DefaultConfig() Config {
 		TrustedProxies: []string{},
 		RetentionDays:  90,
 		Log:            LogConfig{Format: "text", Level: "info"},
-		Admin:          AdminConfig{SlowSolveSeconds: 2, SecureCookies: SecureCookiesAuto},
+		Admin:          AdminConfig{SlowSolveSeconds: 2, AudioShareAlertPercent: 5, SecureCookies: SecureCookiesAuto},
 		Limits: LimitsConfig{
 			Enabled:      true,
 			AppIssueRate: 200, AppIssueBurst: 400,
 			AppVerifyRate: 200, AppVerifyBurst: 400,
 			IPFetchRate: 20, IPFetchBurst: 100,
 			IPAuthFailureRate: 1, IPAuthFailureBurst: 30,
+			IPSoundsPerHour: 60,
 		},
 	}
 }
@@ -167,12 +182,18 @@ func (c Config) Validate() error {
 			return &ConfigError{b.key, strconv.Itoa(b.value), fmt.Sprintf("1 to %d requests", maxLimit)}
 		}
 	}
+	if n := l.IPSoundsPerHour; n < 1 || n > maxLimit {
+		return &ConfigError{"limits.ip_sounds_per_hour", strconv.Itoa(n), fmt.Sprintf("sounds per hour, 1 to %d", maxLimit)}
+	}
 	if t := c.Metrics.Token; t != "" && (len(t) < minMetricsToken || strings.ContainsFunc(t, isNotTokenChar)) {
 		return &ConfigError{"metrics.token", "(hidden)", fmt.Sprintf("empty, or at least %d printable ASCII characters without spaces", minMetricsToken)}
 	}
 	if s := c.Admin.SlowSolveSeconds; !(s > 0 && s <= maxSlowSolveSeconds) { // also false for NaN
 		return &ConfigError{"admin.slow_solve_seconds", strconv.FormatFloat(s, 'g', -1, 64),
 			fmt.Sprintf("seconds, above 0 and at most %d", maxSlowSolveSeconds)}
+	}
+	if p := c.Admin.AudioShareAlertPercent; !(p > 0 && p <= 100) { // also false for NaN
+		return &ConfigError{"admin.audio_share_alert_percent", strconv.FormatFloat(p, 'g', -1, 64), "a percentage, above 0 and at most 100"}
 	}
 	switch c.Admin.SecureCookies {
 	case SecureCookiesAuto, SecureCookiesAlways:
@@ -260,7 +281,9 @@ var envVars = []struct {
 	{"CAPTCHA_LIMIT_IP_FETCH_BURST", "limits.ip_fetch_burst", intVar(func(c *Config) *int { return &c.Limits.IPFetchBurst })},
 	{"CAPTCHA_LIMIT_IP_AUTH_FAILURE_RATE", "limits.ip_auth_failure_rate", floatVar(func(c *Config) *float64 { return &c.Limits.IPAuthFailureRate })},
 	{"CAPTCHA_LIMIT_IP_AUTH_FAILURE_BURST", "limits.ip_auth_failure_burst", intVar(func(c *Config) *int { return &c.Limits.IPAuthFailureBurst })},
+	{"CAPTCHA_LIMIT_IP_SOUNDS_PER_HOUR", "limits.ip_sounds_per_hour", intVar(func(c *Config) *int { return &c.Limits.IPSoundsPerHour })},
 	{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "admin.slow_solve_seconds", floatVar(func(c *Config) *float64 { return &c.Admin.SlowSolveSeconds })},
+	{"CAPTCHA_ADMIN_AUDIO_SHARE_ALERT_PERCENT", "admin.audio_share_alert_percent", floatVar(func(c *Config) *float64 { return &c.Admin.AudioShareAlertPercent })},
 	{"CAPTCHA_ADMIN_SECURE_COOKIES", "admin.secure_cookies", func(c *Config, v string) error { c.Admin.SecureCookies = v; return nil }},
 	{"CAPTCHA_METRICS_TOKEN", "metrics.token", func(c *Config, v string) error { c.Metrics.Token = v; return nil }},
 }

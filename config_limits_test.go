@@ -81,6 +81,7 @@ func TestLimitsValidateNamesTheKey(t *testing.T) {
 		"limits.ip_fetch_burst":        func(c *Config) { c.Limits.IPFetchBurst = -5 },
 		"limits.ip_auth_failure_rate":  func(c *Config) { c.Limits.IPAuthFailureRate = 0 },
 		"limits.ip_auth_failure_burst": func(c *Config) { c.Limits.IPAuthFailureBurst = 0 },
+		"limits.ip_sounds_per_hour":    func(c *Config) { c.Limits.IPSoundsPerHour = 0 },
 	} {
 		cfg := DefaultConfig()
 		mutate(&cfg)
@@ -88,5 +89,30 @@ func TestLimitsValidateNamesTheKey(t *testing.T) {
 		if err := cfg.Validate(); !errors.As(err, &ce) || ce.Key != key || ce.Allowed == "" {
 			t.Errorf("%s: got %v", key, err)
 		}
+	}
+}
+
+// The quota of sounds: its default, the file and the environment, and a value out of range.
+func TestSoundQuotaSetting(t *testing.T) {
+	if n := DefaultConfig().Limits.IPSoundsPerHour; n != 60 {
+		t.Errorf("default %d sounds an hour, the README says 60", n)
+	}
+	path := writeFile(t, "c.toml", "[limits]\nip_sounds_per_hour = 120\n")
+	if cfg, err := loadConfig(path, noEnv); err != nil || cfg.Limits.IPSoundsPerHour != 120 {
+		t.Errorf("from the file: %d, %v", cfg.Limits.IPSoundsPerHour, err)
+	}
+	cfg, err := loadConfig(path, envOf(map[string]string{"CAPTCHA_LIMIT_IP_SOUNDS_PER_HOUR": "30"}))
+	if err != nil || cfg.Limits.IPSoundsPerHour != 30 {
+		t.Errorf("from the environment: %d, %v", cfg.Limits.IPSoundsPerHour, err)
+	}
+	if _, err := loadConfig("", envOf(map[string]string{"CAPTCHA_LIMIT_IP_SOUNDS_PER_HOUR": "lots"})); err == nil ||
+		!strings.Contains(err.Error(), "CAPTCHA_LIMIT_IP_SOUNDS_PER_HOUR") {
+		t.Errorf("a quota that is no number: %v", err)
+	}
+	cfg = DefaultConfig()
+	cfg.Limits.IPSoundsPerHour = 2_000_000
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "limits.ip_sounds_per_hour") ||
+		!strings.Contains(err.Error(), "2000000") || !strings.Contains(err.Error(), "sounds per hour") {
+		t.Errorf("a quota out of range: %v", err)
 	}
 }

@@ -108,6 +108,9 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"slow solve zero", "[admin]\nslow_solve_seconds = 0.0\n", nil, []string{"admin.slow_solve_seconds", "0", "above 0"}},
 		{"slow solve from env", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "61"}, []string{"admin.slow_solve_seconds", "61", "at most 60"}},
 		{"slow solve not a number", "", map[string]string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS": "fast"}, []string{"CAPTCHA_ADMIN_SLOW_SOLVE_SECONDS", "fast"}},
+		{"audio alert zero", "[admin]\naudio_share_alert_percent = 0.0\n", nil, []string{"admin.audio_share_alert_percent", "0", "above 0"}},
+		{"audio alert from env", "", map[string]string{"CAPTCHA_ADMIN_AUDIO_SHARE_ALERT_PERCENT": "101"}, []string{"admin.audio_share_alert_percent", "101", "at most 100"}},
+		{"audio alert not a number", "", map[string]string{"CAPTCHA_ADMIN_AUDIO_SHARE_ALERT_PERCENT": "high"}, []string{"CAPTCHA_ADMIN_AUDIO_SHARE_ALERT_PERCENT", "high"}},
 		{"secure cookies misspelt", "[admin]\nsecure_cookies = \"yes\"\n", nil, []string{"admin.secure_cookies", "yes", "auto", "always"}},
 		{"secure cookies from env", "", map[string]string{"CAPTCHA_ADMIN_SECURE_COOKIES": "never"}, []string{"admin.secure_cookies", "never"}},
 		{"short metrics token", "[metrics]\ntoken = \"short\"\n", nil, []string{"metrics.token", "at least 16"}},
@@ -154,5 +157,19 @@ func TestRunRejectsUnknownCommandAndFlags(t *testing.T) {
 	err = run(t.Context(), []string{"gen", "-bogus"}, strings.NewReader(""), &out, &errOut)
 	if exitCode(err) != 2 || !strings.Contains(errOut.String(), "bogus") {
 		t.Fatalf("unknown flag: %v / %s", err, errOut.String())
+	}
+}
+
+func TestAudioShareAlertConfig(t *testing.T) {
+	if p := DefaultConfig().Admin.AudioShareAlertPercent; p != 5 {
+		t.Errorf("default %v%%, the README says 5", p)
+	}
+	path := writeFile(t, "c.toml", "[admin]\naudio_share_alert_percent = 2.5\n")
+	if cfg, err := loadConfig(path, noEnv); err != nil || cfg.Admin.AudioShareAlertPercent != 2.5 || cfg.Validate() != nil {
+		t.Errorf("from the file: %v, %v", cfg.Admin.AudioShareAlertPercent, err)
+	}
+	cfg, err := loadConfig(path, envOf(map[string]string{"CAPTCHA_ADMIN_AUDIO_SHARE_ALERT_PERCENT": "10"}))
+	if err != nil || cfg.Admin.AudioShareAlertPercent != 10 {
+		t.Errorf("from the environment: %v, %v", cfg.Admin.AudioShareAlertPercent, err)
 	}
 }

@@ -43,12 +43,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	slog.SetDefault(log)
 	defer slog.SetDefault(previous)
 
-	renderer, err := engine.NewRenderer()
-	if err != nil {
-		return err
-	}
 	metrics := web.NewMetrics()
-	svc, db, err := openService(ctx, cfg, renderer, service.Options{Observer: metrics, Logger: log})
+	svc, db, err := openService(ctx, cfg, true, service.Options{Observer: metrics, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -56,7 +52,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !hasCustomerApp(ctx, svc) {
 		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data, -database and -config)")
 	}
-	adminUI, err := openAdmin(ctx, cfg, svc, db, renderer, log)
+	adminUI, err := openAdmin(ctx, cfg, svc, db, svc.Renderer(), log)
 	if err != nil {
 		return err
 	}
@@ -122,6 +118,8 @@ func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *
 			AppVerify:     web.Rate{PerSecond: cfg.Limits.AppVerifyRate, Burst: cfg.Limits.AppVerifyBurst},
 			IPFetch:       web.Rate{PerSecond: cfg.Limits.IPFetchRate, Burst: cfg.Limits.IPFetchBurst},
 			IPAuthFailure: web.Rate{PerSecond: cfg.Limits.IPAuthFailureRate, Burst: cfg.Limits.IPAuthFailureBurst},
+			// The whole quota at once, refilled evenly over the hour.
+			IPSounds: web.Rate{PerSecond: float64(cfg.Limits.IPSoundsPerHour) / 3600, Burst: cfg.Limits.IPSoundsPerHour},
 		},
 	})
 	adminUI.Register(router)
@@ -130,9 +128,10 @@ func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *
 
 // openService opens the database (PostgreSQL at database_url, or SQLite in the data
 // directory) and the service on it. The data directory is created if missing, and other
-// users kept out of it, either way: it holds the first start's admin password. renderer may be nil for
-// commands that never draw.
-func openService(ctx context.Context, cfg Config, renderer service.Renderer, o service.Options) (*service.Service, database, error) {
+// users kept out of it, either way: it holds the first start's admin password. With draw,
+// the service draws in the style of the database's server secret, so every process on one
+// database draws a key alike; commands that never draw skip loading fonts and voices.
+func openService(ctx context.Context, cfg Config, draw bool, o service.Options) (*service.Service, database, error) {
 	was, err := secureDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -146,6 +145,18 @@ func openService(ctx context.Context, cfg Config, renderer service.Renderer, o s
 	if err != nil {
 		return nil, nil, err
 	}
+	var renderer service.Renderer
+	if draw {
+		r, err := styledRenderer(ctx, db)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		if o.Logger != nil {
+			o.Logger.Info("drawing challenges in this server's own style", "style", r.Style().ID())
+		}
+		renderer = r
+	}
 	o.Retention = time.Duration(cfg.RetentionDays) * 24 * time.Hour
 	svc, err := service.New(ctx, db, renderer, o)
 	if err != nil {
@@ -153,6 +164,15 @@ func openService(ctx context.Context, cfg Config, renderer service.Renderer, o s
 		return nil, nil, err
 	}
 	return svc, db, nil
+}
+
+// styledRenderer loads the fonts and voices and styles them by the store's server secret.
+func styledRenderer(ctx context.Context, store service.Store) (*engine.Renderer, error) {
+	secret, err := store.ServerSecret(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the server secret: %w", err)
+	}
+	return engine.NewRenderer(engine.StyleFromSecret(secret))
 }
 
 // hasCustomerApp says whether any app other than the demo page's exists, so that a server
@@ -205,6 +225,7 @@ func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db databas
 	return admin.New(admin.Options{
 		Service: svc, Operators: ops, Renderer: r, Logger: log,
 		SlowSolve:           time.Duration(cfg.Admin.SlowSolveSeconds * float64(time.Second)),
+		AudioShareAlert:     cfg.Admin.AudioShareAlertPercent / 100,
 		SecureCookies:       cfg.Admin.SecureCookies == SecureCookiesAlways,
 		InitialPasswordFile: passwordFile,
 	})

@@ -46,7 +46,7 @@ func TestServeOpensTheAdminUIOnce(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("the password file has mode %v", fi.Mode().Perm())
 	}
-	_, db, _ := openService(ctx, cfg, nil, service.Options{})
+	_, db, _ := openService(ctx, cfg, false, service.Options{})
 	defer db.Close()
 	ops, _ := service.NewOperators(db, service.OperatorOptions{})
 	if _, err := ops.Authenticate(ctx, "admin", password); err != nil {
@@ -78,7 +78,7 @@ func TestServeOpensTheAdminUIOnce(t *testing.T) {
 func startAdmin(t *testing.T, cfg Config) (*echo.Echo, *strings.Builder) {
 	t.Helper()
 	ctx := context.Background()
-	svc, db, err := openService(ctx, cfg, nil, service.Options{})
+	svc, db, err := openService(ctx, cfg, false, service.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

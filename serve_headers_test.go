@@ -8,13 +8,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/crypto/bcrypt"
 
-	"captcha/engine"
 	"captcha/engine/service"
 	"captcha/web"
 )
@@ -28,17 +26,13 @@ func servedRouter(t *testing.T, cfg Config) (*echo.Echo, *service.Service) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	renderer, err := sharedRenderer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, db, err := openService(ctx, cfg, renderer, service.Options{})
+	svc, db, err := openService(ctx, cfg, true, service.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.DiscardHandler)
-	adminUI, err := openAdmin(ctx, cfg, svc, db, renderer, log)
+	adminUI, err := openAdmin(ctx, cfg, svc, db, svc.Renderer(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +45,6 @@ func servedRouter(t *testing.T, cfg Config) (*echo.Echo, *service.Service) {
 	}
 	return newRouter(cfg, svc, web.NewMetrics(), adminUI, log), svc
 }
-
-// sharedRenderer is parsed once per test binary: fonts and voices never change.
-var sharedRenderer = sync.OnceValues(engine.NewRenderer)
 
 const (
 	operatorName     = "alice"

@@ -41,6 +41,9 @@ type Options struct {
 	// SlowSolve is the solve time under which a solve is counted as suspiciously fast;
 	// DefaultSlowSolve when zero.
 	SlowSolve time.Duration
+	// AudioShareAlert is the share of solves through audio (0 to 1) above which the
+	// statistics mark it; DefaultAudioShareAlert when zero.
+	AudioShareAlert float64
 	// Now is the clock of the sign-in throttle and the demo's limit; time.Now when nil.
 	Now func() time.Time
 	// SecureCookies makes every cookie Secure, for a server that browsers reach over HTTPS
@@ -56,6 +59,10 @@ type Options struct {
 // DefaultSlowSolve: people rarely read and type a challenge in under two seconds.
 const DefaultSlowSolve = 2 * time.Second
 
+// DefaultAudioShareAlert: about 1% of people use the audio; five times that is no accident
+// of a site's audience, whereas a bar nearer 1% would be crossed by chance on a quiet day.
+const DefaultAudioShareAlert = 0.05
+
 // Handler serves the admin UI and the demo page.
 type Handler struct {
 	svc       *service.Service
@@ -63,7 +70,9 @@ type Handler struct {
 	renderer  service.Renderer
 	log       *slog.Logger
 	slowSolve time.Duration
-	now       func() time.Time
+	// audioAlert: Options.AudioShareAlert.
+	audioAlert float64
+	now        func() time.Time
 	// alwaysSecure: Options.SecureCookies.
 	alwaysSecure bool
 	// initialPasswordFile: see Options.
@@ -90,6 +99,7 @@ func New(o Options) (*Handler, error) {
 		renderer:     o.Renderer,
 		log:          o.Logger,
 		slowSolve:    o.SlowSolve,
+		audioAlert:   o.AudioShareAlert,
 		now:          o.Now,
 		alwaysSecure: o.SecureCookies,
 		pageRoutes:   map[string]bool{},
@@ -101,6 +111,9 @@ func New(o Options) (*Handler, error) {
 	}
 	if h.slowSolve <= 0 {
 		h.slowSolve = DefaultSlowSolve
+	}
+	if h.audioAlert <= 0 {
+		h.audioAlert = DefaultAudioShareAlert
 	}
 	if h.now == nil {
 		h.now = time.Now

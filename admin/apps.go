@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,6 +47,9 @@ type appForm struct {
 	API                                       string // empty on a new app's form: the operator chooses
 	Charset, Difficulty, Lang                 string
 	Length, Width, Height, Lifetime, Attempts string
+	Escalate                                  bool
+	EscalateMinAnswers, EscalateBadPercent    string
+	FastSolve                                 string            // seconds
 	Errors                                    map[string]string // field → message, translated
 }
 
@@ -55,7 +59,10 @@ func formOf(app *service.App) *appForm {
 		Name: app.Name, API: string(app.API), Charset: string(s.Charset), Difficulty: string(s.Difficulty), Lang: string(s.Lang),
 		Length: strconv.Itoa(s.Length), Width: strconv.Itoa(s.Width), Height: strconv.Itoa(s.Height),
 		Lifetime: strconv.Itoa(int(s.KeyLifetime / time.Second)), Attempts: strconv.Itoa(s.MaxAttempts),
-		Errors: map[string]string{},
+		Escalate: s.Escalation.Enabled, EscalateMinAnswers: strconv.Itoa(s.Escalation.MinAnswers),
+		EscalateBadPercent: strconv.Itoa(s.Escalation.BadPercent),
+		FastSolve:          strconv.FormatFloat(s.Escalation.FastSolve.Seconds(), 'f', -1, 64),
+		Errors:             map[string]string{},
 	}
 }
 
@@ -64,6 +71,9 @@ func readForm(c echo.Context) *appForm {
 	return &appForm{
 		Name: v("name"), API: v("api"), Charset: v("charset"), Difficulty: v("difficulty"), Lang: v("lang"),
 		Length: v("length"), Width: v("width"), Height: v("height"), Lifetime: v("lifetime"), Attempts: v("attempts"),
+		// A checkbox: sent when checked, absent when not.
+		Escalate: v("escalate") != "", EscalateMinAnswers: v("escalate_min_answers"),
+		EscalateBadPercent: v("escalate_bad_percent"), FastSolve: v("fast_solve"),
 		Errors: map[string]string{},
 	}
 }
@@ -73,7 +83,7 @@ func readForm(c echo.Context) *appForm {
 func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 	s := service.AppSettings{Options: engine.Options{
 		Charset: engine.Charset(f.Charset), Difficulty: engine.Difficulty(f.Difficulty), Lang: engine.Lang(f.Lang),
-	}}
+	}, Escalation: service.Escalation{Enabled: f.Escalate}}
 	var lifetime int
 	for _, n := range []struct {
 		field string
@@ -82,6 +92,8 @@ func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 	}{
 		{"length", f.Length, &s.Length}, {"width", f.Width, &s.Width}, {"height", f.Height, &s.Height},
 		{"lifetime", f.Lifetime, &lifetime}, {"attempts", f.Attempts, &s.MaxAttempts},
+		{"escalate_min_answers", f.EscalateMinAnswers, &s.Escalation.MinAnswers},
+		{"escalate_bad_percent", f.EscalateBadPercent, &s.Escalation.BadPercent},
 	} {
 		v, err := strconv.Atoi(n.raw)
 		if errors.Is(err, strconv.ErrRange) {
@@ -96,6 +108,12 @@ func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 		*n.dst = max(min(v, 1_000_000), -1_000_000)
 	}
 	s.KeyLifetime = time.Duration(lifetime) * time.Second
+	// Seconds with a decimal point, to the millisecond; the service takes tenths.
+	if secs, err := strconv.ParseFloat(f.FastSolve, 64); err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(secs) {
+		f.Errors["fast_solve"] = l.T("form.not_decimal")
+	} else {
+		s.Escalation.FastSolve = time.Duration(math.Round(max(min(secs, 1e6), -1e6)*1000)) * time.Millisecond
+	}
 	return s, len(f.Errors) == 0
 }
 
@@ -135,6 +153,9 @@ type choices struct {
 	MinLength, MaxLength, MinWidth, MaxWidth       int
 	MinHeight, MaxHeight, MinLifetime, MaxLifetime int
 	MaxAttempts                                    int
+	MaxMinAnswers                                  int
+	MaxFastSolve                                   float64 // seconds
+	EscalationWindow                               int     // minutes
 }
 
 func formChoices() choices {
@@ -147,7 +168,9 @@ func formChoices() choices {
 		MinWidth: engine.MinWidth, MaxWidth: engine.MaxWidth,
 		MinHeight: engine.MinHeight, MaxHeight: engine.MaxHeight,
 		MinLifetime: int(service.MinKeyLifetime / time.Second), MaxLifetime: int(service.MaxKeyLifetime / time.Second),
-		MaxAttempts: service.MaxAttemptsLimit,
+		MaxAttempts:   service.MaxAttemptsLimit,
+		MaxMinAnswers: service.MaxEscalateMinAnswers, MaxFastSolve: service.MaxFastSolve.Seconds(),
+		EscalationWindow: int(service.EscalationWindow / time.Minute),
 	}
 }
 

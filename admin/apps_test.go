@@ -12,13 +12,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"captcha/engine/service"
 )
 
 func validAppForm(csrf string) url.Values {
 	return url.Values{"csrf": {csrf}, "name": {"shop"}, "api": {"naver"}, "charset": {"alnum"}, "length": {"6"}, "difficulty": {"normal"},
-		"width": {"240"}, "height": {"80"}, "lang": {"en"}, "lifetime": {"600"}, "attempts": {"1"}}
+		"width": {"240"}, "height": {"80"}, "lang": {"en"}, "lifetime": {"600"}, "attempts": {"1"},
+		"escalate": {"1"}, "escalate_min_answers": {"5"}, "escalate_bad_percent": {"70"}, "fast_solve": {"1"}}
 }
 
 var (
@@ -61,6 +63,18 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 		{"lifetime", "9223372037", "whole seconds"}, // seconds that would overflow a Duration
 		{"attempts", "0", "1 to 5"},
 		{"attempts", "6", "1 to 5"},
+		{"escalate_min_answers", "0", "1 to 100"},
+		{"escalate_min_answers", "101", "1 to 100"},
+		{"escalate_min_answers", "many", "Enter a whole number"},
+		{"escalate_bad_percent", "0", "1 to 100"},
+		{"escalate_bad_percent", "100.5", "Enter a whole number"},
+		{"fast_solve", "-1", "0 to 10 seconds"},
+		{"fast_solve", "10.1", "0 to 10 seconds"},
+		{"fast_solve", "1.05", "in tenths"},
+		{"fast_solve", "1e300", "0 to 10 seconds"},
+		{"fast_solve", "soon", "Enter a number"},
+		{"fast_solve", "NaN", "Enter a number"},
+		{"fast_solve", "", "Enter a number"},
 	} {
 		form := validAppForm(csrf)
 		form.Set(tc.field, tc.value)
@@ -365,6 +379,43 @@ func TestWeakSettingsAreShownWithTheirOdds(t *testing.T) {
 	for _, target := range []string{page, "/admin/apps/new"} {
 		if weakNotice.MatchString(v.do(http.MethodGet, target, nil, cookies, nil).Body.String()) {
 			t.Errorf("%s warns about strong settings", target)
+		}
+	}
+}
+
+// The escalation policy is part of the settings form: shown with the app's values, saved, and
+// off when its box is unchecked.
+func TestEditAppEscalation(t *testing.T) {
+	v := newEnv(t)
+	ctx := context.Background()
+	app, _, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
+	cookies, csrf := v.session()
+	target := "/admin/apps/" + strconv.FormatInt(app.ID, 10)
+	page := v.do(http.MethodGet, target, nil, cookies, nil).Body.String()
+	for _, want := range []string{`name="escalate" type="checkbox" value="1" checked`, `name="escalate_min_answers" type="number" inputmode="numeric" value="5"`,
+		`name="escalate_bad_percent" type="number" inputmode="numeric" value="70"`, `name="fast_solve" type="number" inputmode="decimal" step="0.1" value="1"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the form lacks %s", want)
+		}
+	}
+
+	form := validAppForm(csrf)
+	form.Del("escalate")
+	form.Set("escalate_min_answers", "12")
+	form.Set("escalate_bad_percent", "90")
+	form.Set("fast_solve", "1.5")
+	if rec := v.do(http.MethodPost, target, form, cookies, nil); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", rec.Code, rec.Body.String())
+	}
+	got, _ := v.svc.AppByID(ctx, app.ID)
+	if want := (service.Escalation{MinAnswers: 12, BadPercent: 90, FastSolve: 1500 * time.Millisecond}); got.Settings.Escalation != want {
+		t.Errorf("saved %+v, want %+v", got.Settings.Escalation, want)
+	}
+	for lang, want := range map[string]string{"en": "Escalate suspicious networks", "ko": "의심스러운 네트워크의 난이도 올리기"} {
+		page := v.do(http.MethodGet, target, nil, append([]*http.Cookie{{Name: "lang", Value: lang}}, cookies...), nil).Body.String()
+		if !strings.Contains(page, want) || !strings.Contains(page, `name="escalate" type="checkbox" value="1">`) ||
+			!strings.Contains(page, `value="1.5"`) {
+			t.Errorf("in %s, the saved policy is not shown", lang)
 		}
 	}
 }

@@ -309,6 +309,16 @@ func TestInTheBrowser(t *testing.T) {
 	if got := count(t, ctx, "stat-issued"); got != issuedBefore+3 {
 		t.Errorf("issued: %d, want %d", got, issuedBefore+3)
 	}
+	// The demo was solved from its image: the table of channels counts it there, and the
+	// share of solves by audio and the escalated challenges are shown beside the others.
+	waitJS(t, ctx, "the image channel's solves", `(() => {
+		const row = document.querySelector("#channels tr#channel-image");
+		return !!row && !!row.querySelector("th[scope=row]") && Number(row.querySelector("td").textContent.replace(/,/g, "")) >= 1;
+	})()`)
+	if got := text(t, ctx, "stat-audio-share"); !strings.HasSuffix(got, "%") {
+		t.Errorf("audio share %q", got)
+	}
+	count(t, ctx, "stat-escalated")
 	if screenshots {
 		saveScreenshot(t, ctx, "dashboard.png")
 	}
@@ -436,9 +446,9 @@ func playTraffic(t *testing.T, s *browserServer) {
 				continue // left without loading the challenge: it expires unsolved
 			}
 			if i < people && rng.IntN(6) == 0 {
-				svc.KeyAudio(ctx, service.NHN, k.ID, "")
+				svc.KeyAudio(ctx, service.NHN, k.ID, "", "")
 			} else {
-				svc.KeyImage(ctx, service.NHN, k.ID, "")
+				svc.KeyImage(ctx, service.NHN, k.ID, "", "")
 			}
 			answer := k.Answer
 			if i < people {

@@ -46,8 +46,23 @@ type statsPage struct {
 	FastShare   float64
 	FastCount   int64
 
+	// The share of solves through audio, marked above AudioAlert.
+	AudioShare    float64
+	HasAudioShare bool
+	AudioAlert    float64
+	AudioAlarm    bool
+	Channels      []channelRow
+
 	Hours     chart
 	Histogram chart
+}
+
+// channelRow is one line of the table of channels.
+type channelRow struct {
+	Name    string // image, audio or none
+	Stats   service.ChannelStats
+	Rate    float64
+	HasRate bool
 }
 
 func (h *Handler) dashboard(c echo.Context) error {
@@ -91,6 +106,19 @@ func (h *Handler) statsPage(c echo.Context, app *service.App) (*statsPage, error
 	p.Median, p.HasSolves = st.SolveTimePercentile(0.5)
 	p.P90, _ = st.SolveTimePercentile(0.9)
 	p.FastShare, p.FastCount, _ = st.FasterThan(h.slowSolve)
+	p.AudioShare, p.HasAudioShare = st.AudioShare()
+	p.AudioAlert = h.audioAlert
+	p.AudioAlarm = p.HasAudioShare && p.AudioShare > h.audioAlert
+	// Image and audio always; keys answered without being delivered only when there were any.
+	for _, ch := range []service.Channel{service.Image, service.Audio, service.NoChannel} {
+		cs := st.Channels[ch]
+		if ch == service.NoChannel && cs.Verifications() == 0 {
+			continue
+		}
+		row := channelRow{Name: string(ch), Stats: cs}
+		row.Rate, row.HasRate = cs.SuccessRate()
+		p.Channels = append(p.Channels, row)
+	}
 	p.Hours = hourChart(st, per, l)
 	p.Histogram = histogramChart(st, h.slowSolve, l)
 	return p, nil

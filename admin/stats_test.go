@@ -5,11 +5,15 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"captcha/admin"
 	"captcha/engine/service"
 )
 
@@ -36,7 +40,7 @@ func playKnownTraffic(t *testing.T, v *env) (shop, blog *service.App) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := v.svc.KeyImage(ctx, service.NHN, k.ID, ""); err != nil {
+		if _, err := v.svc.KeyImage(ctx, service.NHN, k.ID, "", ""); err != nil {
 			t.Fatal(err)
 		}
 		v.clock.Advance(after)
@@ -127,6 +131,123 @@ func TestStatisticsWithoutData(t *testing.T) {
 			if got := stat(t, body, "success"); got != "–" {
 				t.Errorf("%s: success rate %q without verifications", target, got)
 			}
+		}
+	}
+}
+
+// channelRow reads one row of the table of channels: solved, verifications, success rate.
+func channelRow(t *testing.T, body, name string) []string {
+	t.Helper()
+	m := regexp.MustCompile(`<tr id="channel-` + name + `"><th scope="row">[^<]*</th><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>`).FindStringSubmatch(body)
+	if m == nil {
+		return nil
+	}
+	return m[1:]
+}
+
+// The share of solves through audio and the success rate of each channel, for the server
+// and per app; a share above the alert is marked, in words as well as in colour; escalated
+// challenges are counted.
+func TestAudioShareAndChannels(t *testing.T) {
+	v := newEnv(t)
+	ctx := context.Background()
+	shop, _, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
+	blog, _, _ := v.svc.CreateApp(ctx, "blog", service.NHN, service.DefaultAppSettings())
+	play := func(app *service.App, audio, right bool, network string) {
+		t.Helper()
+		k, err := v.svc.IssueKey(ctx, app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if audio {
+			_, err = v.svc.KeyAudio(ctx, service.NHN, k.ID, "", network)
+		} else {
+			_, err = v.svc.KeyImage(ctx, service.NHN, k.ID, "", network)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.clock.Advance(3 * time.Second)
+		answer := "NOPE"
+		if right {
+			answer = v.answerOf(k.ID)
+		}
+		if _, err := v.svc.Verify(ctx, app, k.ID, answer, service.NoChannel); err != nil && !errors.Is(err, service.ErrWrongAnswer) {
+			t.Fatal(err)
+		}
+	}
+	// shop: 19 solves by image, one wrong image answer; blog: 2 solves and 5 wrong answers by
+	// audio from one network, whose next key is escalated, and one key answered unseen.
+	for range 19 {
+		play(shop, false, true, "")
+	}
+	play(shop, false, false, "")
+	for i := range 7 {
+		play(blog, true, i < 2, "203.0.113.9")
+	}
+	play(blog, false, true, "203.0.113.9") // escalated: its answer is read back after delivery
+	k, _ := v.svc.IssueKey(ctx, blog)
+	v.svc.Verify(ctx, blog, k.ID, "NOPE", service.NoChannel)
+	cookies, _ := v.session()
+
+	body := v.do(http.MethodGet, "/admin", nil, cookies, nil).Body.String()
+	// 2 of 22 solves by audio: 9.1%, above the default alert at 5%.
+	if got := stat(t, body, "audio-share"); got != "9.1%" {
+		t.Errorf("server audio share %q", got)
+	}
+	if !strings.Contains(body, `<div class="stat alarm"><span class="label">Solved by audio</span>`) ||
+		!strings.Contains(body, `<p class="notice warn" id="audio-alert" role="status">9.1% of the solves came through the audio, above the alert at 5%.`) {
+		t.Error("the server's audio share is not marked")
+	}
+	if got := stat(t, body, "escalated"); got != "1" {
+		t.Errorf("server escalated %q", got)
+	}
+	for name, want := range map[string][]string{
+		"image": {"20", "21", "95.2%"}, "audio": {"2", "7", "28.6%"}, "none": {"0", "1", "0%"},
+	} {
+		if got := channelRow(t, body, name); !slices.Equal(got, want) {
+			t.Errorf("server %s row %v, want %v", name, got, want)
+		}
+	}
+
+	shopPage := v.do(http.MethodGet, "/admin/apps/"+strconv.FormatInt(shop.ID, 10)+"/stats", nil, cookies, nil).Body.String()
+	if stat(t, shopPage, "audio-share") != "0%" || strings.Contains(shopPage, `id="audio-alert"`) || stat(t, shopPage, "escalated") != "0" {
+		t.Error("shop, without audio, is marked")
+	}
+	if channelRow(t, shopPage, "none") != nil || !slices.Equal(channelRow(t, shopPage, "audio"), []string{"0", "0", "–"}) {
+		t.Errorf("shop's channels: %v, %v", channelRow(t, shopPage, "none"), channelRow(t, shopPage, "audio"))
+	}
+	c := append([]*http.Cookie{{Name: "lang", Value: "ko"}}, cookies...)
+	blogPage := v.do(http.MethodGet, "/admin/apps/"+strconv.FormatInt(blog.ID, 10)+"/stats", nil, c, nil).Body.String()
+	if stat(t, blogPage, "audio-share") != "66.7%" || stat(t, blogPage, "escalated") != "1" ||
+		!strings.Contains(blogPage, "통과의 66.7%가 음성으로 이루어져 경고 기준 5%를 넘었습니다.") {
+		t.Error("blog's audio share is not marked in Korean")
+	}
+}
+
+// The alert's threshold is a setting.
+func TestAudioShareAlertSetting(t *testing.T) {
+	v := newEnv(t)
+	ctx := context.Background()
+	app, _, _ := v.svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
+	for _, audio := range []bool{true, false, false, false} {
+		k, _ := v.svc.IssueKey(ctx, app)
+		if audio {
+			v.svc.KeyAudio(ctx, service.NHN, k.ID, "", "")
+		}
+		v.svc.Verify(ctx, app, k.ID, v.answerOf(k.ID), service.NoChannel)
+	}
+	cookies, _ := v.session()
+	for alert, marked := range map[float64]bool{0.2: true, 0.25: false, 0.5: false} {
+		h, err := admin.New(admin.Options{Service: v.svc, Operators: v.ops, Now: v.clock.Now, AudioShareAlert: alert})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.e = echo.New()
+		h.Register(v.e)
+		body := v.do(http.MethodGet, "/admin", nil, cookies, nil).Body.String()
+		if got := strings.Contains(body, `id="audio-alert"`); got != marked || stat(t, body, "audio-share") != "25%" {
+			t.Errorf("25%% against an alert at %v: marked %v", alert, got)
 		}
 	}
 }

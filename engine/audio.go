@@ -6,49 +6,62 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // Clips are 8-bit mono PCM at 11025 Hz. The band up to 5.5 kHz keeps the consonant cues (s
 // against f, the E-set letters) that telephone-rate 8 kHz loses, and 8 bits are enough
 // because the clip carries deliberate noise far above 8-bit quantisation noise: 11 KB a
-// second, so even a 10-second clip stays under 110 KB.
-const (
-	sampleRate = 11025
-	maxClip    = 10 * sampleRate // the longest clip, in samples, for any answer length
-)
+// second, so even the longest clip stays under 160 KB.
+const sampleRate = 11025
+
+// clipBudget is the longest clip an answer of n characters may make: 12 seconds up to six
+// characters, a second more for each one past that. Distractors are left out, then gaps
+// shortened, until a clip fits.
+func clipBudget(n int) int { return (12 + max(n-6, 0)) * sampleRate }
+
+// samples converts seconds to samples.
+func samples(seconds float64) int { return int(seconds * sampleRate) }
+
+// maxClip is the longest clip of any answer, in samples, for sizing buffers.
+var maxClip = clipBudget(MaxLength)
 
 // audioStyle holds what one difficulty does to the speech. Every range is drawn per
 // character (or per babble piece) from the seeded generator.
 type audioStyle struct {
-	rate   float64 // playback rate differs by up to this (see glide): tempo and pitch together
-	babble float32 // gain of each of the two babble streams, whose takes are as loud as speech
+	rate   float64 // playback rate differs by up to this around the speaker's (see glide)
+	babble float32 // gain of the reversed babble, whose takes are as loud as speech
 	noise  float32 // peak level of the broadband noise
-	// floor is the least speech-to-background ratio of a character, in dB, over its own
-	// span: where the babble happens to be loud, it is ducked to this.
+	// floor is the least ratio of an answer character to the babble and noise, in dB,
+	// over its own span: where the babble happens to be loud, it is ducked to this.
 	floor float64
+	// distract is how far below the answer's level the distracting voice speaks, in dB:
+	// far enough that a listener who follows the first voice keeps it, near enough that
+	// loudness does not tell a machine which characters are the answer's.
+	distract [2]float64
 }
 
 var audioStyles = map[Difficulty]audioStyle{
-	Easy:   {rate: 0.10, babble: 0.14, noise: 0.03, floor: 9},
-	Normal: {rate: 0.12, babble: 0.20, noise: 0.04, floor: 6},
-	Hard:   {rate: 0.16, babble: 0.28, noise: 0.05, floor: 3},
+	Easy:   {rate: 0.10, babble: 0.10, noise: 0.03, floor: 9, distract: [2]float64{9, 12}},
+	Normal: {rate: 0.12, babble: 0.14, noise: 0.04, floor: 6, distract: [2]float64{3, 6}},
+	Hard:   {rate: 0.16, babble: 0.20, noise: 0.05, floor: 4, distract: [2]float64{1.5, 4}},
 }
 
-// Timing, in seconds: ranges are drawn per clip or per gap.
+// Timing, in seconds.
 const (
-	leadIn       = 0.15 // background before the tone, at least
-	toneLength   = 0.22
-	afterTone    = 0.55 // at least, before the first character
-	gapMin       = 0.30 // between characters
-	gapMax       = 0.65
-	gapFloor     = 0.15 // gaps shrink towards this when a long answer would pass maxClip
-	tail         = 0.30 // at least, after the last character
-	timingJitter = 0.15 // added to leadIn, afterTone and tail
+	toneLength = 0.22
+	tail       = 0.25 // at least, after the last character
+	// answerGap is the least silence between two characters of the answer: they never
+	// overlap each other, only a distractor may overlap them.
+	answerGap = 0.06
+	// overlapMax is how far a distractor may run into a neighbouring answer character.
+	overlapMax = 0.15
 )
 
-// Audio returns a WAV clip that speaks answer in o.Lang over a babble of other speech.
-// Every random choice comes from seed, so the same answer, seed and options give the same
-// bytes.
+// Audio returns a WAV clip that speaks answer in o.Lang in one voice, the first heard after
+// the tone, while a second voice speaks other characters in between and over the ends of
+// them, over a babble of reversed speech. Every random choice comes from seed, so the same
+// answer, seed and options give the same bytes.
 func (r *Renderer) Audio(answer string, seed Seed, o Options) ([]byte, error) {
 	if err := checkAnswer(answer, o); err != nil {
 		return nil, err
@@ -59,9 +72,11 @@ func (r *Renderer) Audio(answer string, seed Seed, o Options) ([]byte, error) {
 // placedTake is one character's take and where and how it is played.
 type placedTake struct {
 	take
-	at   int        // first output sample
-	step [2]float64 // input samples per output sample, at the first and the last
-	gain float32
+	ch         rune
+	at         int        // first output sample
+	step       [2]float64 // input samples per output sample, at the first and the last
+	gain       float32
+	distractor bool
 }
 
 // clip is the plan of one clip: where everything goes, drawn before any sample is mixed,
@@ -70,13 +85,14 @@ type clip struct {
 	n         int    // samples, even
 	tone      [2]int // first and last+1 sample of the lead-in tone
 	toneFreq  float64
-	takes     []placedTake
+	intro     placedTake   // the spoken opening
+	takes     []placedTake // the answer's and the distractor's, in the order they start
 	noiseSeed uint64
 	rng       *rand.Rand // the rest of the seeded stream, for the babble
 }
 
 func (b *voiceBank) speak(text []rune, seed Seed, o Options) ([]byte, error) {
-	var takes [MaxLength]placedTake
+	var takes [3 * MaxLength]placedTake
 	c, err := b.plan(text, seed, o, takes[:0])
 	if err != nil {
 		return nil, err
@@ -87,83 +103,134 @@ func (b *voiceBank) speak(text []rune, seed Seed, o Options) ([]byte, error) {
 	st := audioStyles[o.Difficulty]
 	b.addBackground(mix, &c, o)
 	b.addSpeech(mix, &c, st)
+	b.look.room.apply(mix)
 	out := make([]byte, wavHeaderSize+c.n)
 	writeWAVHeader(out, c.n)
 	quantize(out[wavHeaderSize:], mix, c.noiseSeed, st.noise)
 	return out, nil
 }
 
-// plan draws the clip's timing, takes, rates and gains, appending the takes to takes.
+// plan draws the clip's voices, timing, takes, rates and gains, appending the takes to
+// takes.
 func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) (clip, error) {
-	lang := b.langs[o.Lang]
+	lang, lk := b.langs[o.Lang], &b.look
 	st := audioStyles[o.Difficulty]
 	// The clip draws from its own stream, so that nothing learnt from the image drawn with
 	// the same seed (its fonts, its layout) says anything about the clip, and back.
 	rng := rand.New(rand.NewChaCha8(sha256.Sum256(append(seed[:], "audio"...))))
-	secs := func(s float64) int { return int(s * sampleRate) }
-	jitter := func(s float64) int { return secs(s + timingJitter*rng.Float64()) }
+	secs := samples
+	voice, other := lk.pickVoices(rng, o.Lang)
 
-	var gaps [MaxLength]int
-	toneAt := jitter(leadIn)
-	c := clip{tone: [2]int{toneAt, toneAt + secs(toneLength)}, toneFreq: 660 + 220*rng.Float64(), rng: rng}
-	at := c.tone[1] + jitter(afterTone)
-	speech, gapSum := 0, 0
+	toneAt := secs(between(rng, lk.leadIn[0], lk.leadIn[1]))
+	c := clip{tone: [2]int{toneAt, toneAt + secs(toneLength)}, toneFreq: between(rng, lk.tone[0], lk.tone[1]), rng: rng}
+	// The opening, in the answer's voice, says what to type and which voice to follow.
+	c.intro = placedTake{take: lang.intros[voice.index], at: c.tone[1] + secs(0.15), step: [2]float64{voice.rate, voice.rate}, gain: 0.9}
+	start := c.intro.at + c.intro.length() + secs(between(rng, lk.afterTone[0], lk.afterTone[1]))
+
+	// Which answer characters a distractor follows: none before the first, so that the
+	// answer's voice is the first a listener hears.
+	var after [MaxLength]int
+	for range int(math.Round(float64(len(text)) * lk.distractors * between(rng, 0.7, 1.3))) {
+		after[rng.IntN(len(text))]++
+	}
+	alphabet := charsets[o.Charset]
+	level := math.Pow(10, -between(rng, st.distract[0], st.distract[1])/20)
 	for i, ch := range text {
-		versions := lang.takes[ch]
-		t := placedTake{
-			take: versions[rng.IntN(len(versions))],
-			step: glide(rng, st.rate),
-			gain: 0.75 + 0.25*rng.Float32(),
-		}
-		speech += t.length()
-		if i > 0 {
-			gaps[i] = secs(gapMin + (gapMax-gapMin)*rng.Float64())
-			gapSum += gaps[i]
-		}
-		takes = append(takes, t)
-	}
-	end := jitter(tail)
-	// A long answer of long characters spoken slowly could pass maxClip: shrink the gaps,
-	// never below gapFloor. Samples and rate bounds make that floor enough for MaxLength
-	// characters (TestAudioLengthAndSize checks the worst case).
-	if total := at + speech + gapSum + end; total > maxClip && gapSum > 0 {
-		floor := secs(gapFloor) * (len(text) - 1)
-		scale := max(float64(gapSum-(total-maxClip)), float64(floor)) / float64(gapSum)
-		for i := range gaps {
-			gaps[i] = int(float64(gaps[i]) * scale)
+		answer := lk.place(rng, lang, voice, ch, 0.75+0.25*rng.Float32(), st.rate)
+		takes = append(takes, answer)
+		for range after[i] {
+			d := lk.place(rng, lang, other, alphabet[rng.IntN(len(alphabet))], 0, st.rate)
+			// The distractor's level is set against the answer's take it follows, from the
+			// stored powers, so it sits a known distance below the answer's voice.
+			d.gain = answer.gain * float32(math.Sqrt(float64(answer.power/d.power))*level)
+			d.distractor = true
+			takes = append(takes, d)
 		}
 	}
-	for i := range takes {
-		at += gaps[i]
-		takes[i].at = at
-		at += takes[i].length()
+	end := secs(tail + 0.2*rng.Float64())
+	gaps := make([]int, len(takes))
+	for i := 1; i < len(takes); i++ {
+		lo := lk.gap[0]
+		if !takes[i].distractor && !takes[i-1].distractor {
+			lo = max(lo, answerGap)
+		}
+		gaps[i] = secs(between(rng, lo, lk.gap[1]))
+	}
+	c.noiseSeed = rng.Uint64()
+	// Too long for its budget: drop the last distractor, again and again, then shorten the
+	// gaps. Samples and rate bounds make the answer alone fit (TestAudioLengthAndSize).
+	budget, shortened := clipBudget(len(text)), false
+	n := layout(takes, gaps, start) + end
+	for n > budget && !shortened {
+		if k := lastDistractor(takes); k >= 0 {
+			takes, gaps = slices.Delete(takes, k, k+1), slices.Delete(gaps, k, k+1)
+		} else {
+			for i := range gaps {
+				gaps[i] = min(gaps[i], secs(answerGap))
+			}
+			shortened = true
+		}
+		n = layout(takes, gaps, start) + end
 	}
 	c.takes = takes
-	c.noiseSeed = rng.Uint64()
-	c.n = at + end
-	c.n += c.n & 1 // an even data chunk needs no RIFF pad byte
+	c.n = n + n&1 // an even data chunk needs no RIFF pad byte
 	if c.n > maxClip {
 		return clip{}, fmt.Errorf("audio: %d characters make a %.1f s clip", len(text), float64(c.n)/sampleRate)
 	}
 	return c, nil
 }
 
-// addBackground adds two streams of babble over the whole of mix; the noise comes last, in
-// quantize.
-func (b *voiceBank) addBackground(mix []float32, c *clip, o Options) {
-	for range 2 {
-		b.addBabble(mix, c.rng, b.langs[o.Lang], charsets[o.Charset], audioStyles[o.Difficulty].babble)
+// layout sets where each take starts, from start and the gaps before each, and returns
+// the sample after the last one ends.
+func layout(takes []placedTake, gaps []int, start int) int {
+	at, answerEnd, end := start, 0, 0
+	for i := range takes {
+		// A distractor may start before the character it follows ends (a negative gap), but
+		// never before that one has started; an answer character never starts before the
+		// one before it has ended.
+		at = max(at+gaps[i], takes[max(i-1, 0)].at)
+		if !takes[i].distractor && i > 0 {
+			at = max(at, answerEnd+samples(answerGap))
+		}
+		takes[i].at = at
+		if !takes[i].distractor {
+			answerEnd = at + takes[i].length()
+		}
+		at += takes[i].length()
+		end = max(end, at)
 	}
+	return end
 }
 
-// addSpeech adds the lead-in tone and the answer's takes to mix, which holds the babble.
-// Under a character whose ratio to the background (babble and the noise quantize will add)
-// would fall below st.floor dB, the babble is ducked to that ratio first: its level is
-// random, and a quiet take under a loud stretch of it would be lost.
+func lastDistractor(takes []placedTake) int {
+	for k := len(takes) - 1; k >= 0; k-- {
+		if takes[k].distractor {
+			return k
+		}
+	}
+	return -1
+}
+
+// addBackground adds a stream of reversed babble over the whole of mix; the noise comes
+// last, in quantize.
+func (b *voiceBank) addBackground(mix []float32, c *clip, o Options) {
+	level := audioStyles[o.Difficulty].babble * b.look.babble
+	b.addBabble(mix, c.rng, b.langs[o.Lang], charsets[o.Charset], level)
+}
+
+// addSpeech adds the lead-in tone, the distractors and the answer's takes to mix, which
+// holds the babble. Under an answer character whose ratio to the background (babble and
+// the noise quantize will add) would fall below st.floor dB, the babble is ducked to that
+// ratio first: its level is random, and a quiet take under a loud stretch of it would be
+// lost.
 func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
 	addTone(mix[c.tone[0]:c.tone[1]], c.toneFreq)
+	b.addResampled(mix[c.intro.at:], &c.intro)
 	for i := range c.takes {
 		t := &c.takes[i]
+		if t.distractor {
+			continue
+		}
 		n := t.length()
 		babble := energy(mix[t.at : t.at+n])
 		noise := noisePower(st.noise) * float64(n)
@@ -173,7 +240,9 @@ func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
 		if want := speech / math.Pow(10, st.floor/10); babble+noise > want && babble > 0 {
 			duck(mix, t.at, t.at+n, float32(math.Sqrt(max(want-noise, 0)/babble)))
 		}
-		b.addResampled(mix[t.at:], t)
+	}
+	for i := range c.takes {
+		b.addResampled(mix[c.takes[i].at:], &c.takes[i])
 	}
 }
 
@@ -213,13 +282,20 @@ func duck(mix []float32, from, to int, k float32) {
 // every take over the clip.
 const minRate = 0.06
 
-// glide draws the playback rate at a take's start and at its end, both faster or both
-// slower than stored by minRate to maxRate. A rate that changes along the take leaves no
-// single rate at which the stored take lines up with the clip; a listener hears a slight
-// rise or fall of pitch, as in natural speech.
-func glide(rng *rand.Rand, maxRate float64) [2]float64 {
+// glide draws the playback rate at a take's start and at its end, both within maxRate of
+// the speaker's rate in the style, and both faster or both slower than stored by at least
+// minRate. A rate that changes along the take leaves no single rate at which the stored
+// take lines up with the clip; a listener hears a slight rise or fall of pitch, as in
+// natural speech.
+func glide(rng *rand.Rand, speaker, maxRate float64) [2]float64 {
 	sign := float64(1 - 2*rng.IntN(2))
-	rate := func() float64 { return 1 + sign*(minRate+(maxRate-minRate)*rng.Float64()) }
+	rate := func() float64 {
+		r := speaker * (1 + sign*maxRate*rng.Float64())
+		if math.Abs(r-1) < minRate {
+			r = 1 + math.Copysign(minRate, r-1)
+		}
+		return r
+	}
 	return [2]float64{rate(), rate()}
 }
 
@@ -232,10 +308,20 @@ func (t *placedTake) length() int {
 // pitch move together), to dst with Catmull-Rom cubic interpolation: a linear one dulls
 // the consonants and repeating samples adds aliasing buzz.
 func (b *voiceBank) addResampled(dst []float32, t *placedTake) {
-	u := &b.ulaw
 	take := t.pcm
 	last := len(take) - 1
-	at := func(i int) float32 { return u[take[min(max(i, 0), last)]] }
+	// The take is decoded once into a padded float copy: src[k+1] is sample k, and the
+	// edges repeat, so the four neighbours of any position are four loads in a row. Reading
+	// them through the mu-law table instead cost four dependent loads each, and the
+	// resampling was almost half of a clip's time.
+	sp := b.floats(len(take) + 3)
+	defer b.putFloats(sp)
+	src := *sp
+	u := &b.ulaw
+	for k, v := range take {
+		src[k+1] = u[v]
+	}
+	src[0], src[last+2], src[last+3] = src[1], src[last+1], src[last+1]
 	n := min(t.length(), len(dst))
 	dst = dst[:n]
 	// The position and the step are 32.32 fixed point: integer adds per sample instead of
@@ -246,21 +332,17 @@ func (b *voiceBank) addResampled(dst []float32, t *placedTake) {
 	if n > 1 {
 		slope = int64((t.step[1] - t.step[0]) * one / float64(n-1))
 	}
+	gain := t.gain
 	var pos int64
 	for j := range dst {
-		i := int(pos >> 32)
+		i := min(int(pos>>32), last)
 		f := float32(pos&(one-1)) * (1.0 / one)
 		pos += step
 		step += slope
-		var p0, p1, p2, p3 float32
-		if i >= 1 && i+2 <= last {
-			q := take[i-1 : i+3 : i+3]
-			p0, p1, p2, p3 = u[q[0]], u[q[1]], u[q[2]], u[q[3]]
-		} else {
-			p0, p1, p2, p3 = at(i-1), at(i), at(i+1), at(i+2)
-		}
+		q := src[i : i+4 : i+4]
+		p0, p1, p2, p3 := q[0], q[1], q[2], q[3]
 		v := p1 + 0.5*f*(p2-p0+f*(2*p0-5*p1+4*p2-p3+f*(3*(p1-p2)+p3-p0)))
-		dst[j] += t.gain * v
+		dst[j] += gain * v
 	}
 }
 

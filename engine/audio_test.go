@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"math/rand/v2"
 	"path"
 	"slices"
 	"testing"
@@ -117,35 +118,39 @@ func TestAudioWAVDecodes(t *testing.T) {
 	}
 }
 
-// A 6-character clip lasts at most 10 seconds and weighs at most 160 KB; no answer length
-// makes a clip longer than 10 seconds.
+// A 6-character clip lasts at most 12 seconds and weighs at most 160 KB in every style;
+// no answer length makes a clip longer than its budget, however slow its characters.
 func TestAudioLengthAndSize(t *testing.T) {
 	const maxBytes = 160 * 1000
-	r := newTestRenderer(t)
 	for _, o := range audioCases() {
 		t.Run(fmt.Sprintf("%s/%s", o.Lang, o.Charset), func(t *testing.T) {
 			var longest, biggest int
-			for _, d := range []Difficulty{Easy, Normal, Hard} {
-				o.Difficulty = d
-				for s := range 30 {
-					answer, _ := NewAnswer(o.Charset, DefaultLength)
-					clip, err := r.Audio(answer, Seed{byte(s), 1}, o)
-					if err != nil {
-						t.Fatal(err)
+			for st := range 6 {
+				r := newStyledRenderer(t, st)
+				for _, d := range []Difficulty{Easy, Normal, Hard} {
+					o.Difficulty = d
+					for s := range 10 {
+						answer, _ := NewAnswer(o.Charset, DefaultLength)
+						clip, err := r.Audio(answer, Seed{byte(s), 1}, o)
+						if err != nil {
+							t.Fatal(err)
+						}
+						biggest = max(biggest, len(clip))
+						longest = max(longest, len(clip)-wavHeaderSize)
 					}
-					biggest = max(biggest, len(clip))
-					longest = max(longest, len(clip)-wavHeaderSize)
 				}
 			}
-			if longest > maxClip || biggest > maxBytes {
-				t.Fatalf("6 characters: up to %.2f s and %d bytes; want at most 10 s and %d bytes",
+			if longest > clipBudget(DefaultLength) || biggest > maxBytes {
+				t.Fatalf("6 characters: up to %.2f s and %d bytes; want at most 12 s and %d bytes",
 					float64(longest)/sampleRate, biggest, maxBytes)
 			}
 			t.Logf("6 characters: up to %.2f s, %d bytes", float64(longest)/sampleRate, biggest)
 
 			// The worst case: MaxLength times the character with the longest take, at the
-			// difficulty that slows takes most. The gaps shrink to fit; the clip must not
-			// fail.
+			// slowest rate any style and difficulty reach. Distractors go and gaps shrink to
+			// fit; on paper, the answer alone at the slowest rate with every fixed part at
+			// its longest fits the budget.
+			r := newTestRenderer(t)
 			lang := r.voices.langs[o.Lang]
 			var slow rune
 			for _, ch := range charsets[o.Charset] {
@@ -153,25 +158,19 @@ func TestAudioLengthAndSize(t *testing.T) {
 					slow = ch
 				}
 			}
-			// And on paper: the longest take at the slowest rate of any difficulty, MaxLength
-			// times, with every fixed part at its longest and the gaps at their floor.
-			slowest := 1.0
-			for _, st := range audioStyles {
-				slowest = min(slowest, 1-st.rate)
-			}
-			fixed := leadIn + toneLength + afterTone + tail + 3*timingJitter + (MaxLength-1)*gapFloor
-			if worst := fixed + MaxLength*float64(longestTake(lang, slow))/sampleRate/slowest; worst > float64(maxClip)/sampleRate {
+			slowest := speakerRateMin * (1 - audioStyles[Hard].rate)
+			fixed := 0.6 + toneLength + 0.8 + tail + 0.2 + (MaxLength-1)*answerGap
+			if worst := fixed + MaxLength*float64(longestTake(lang, slow))/sampleRate/slowest; worst > float64(clipBudget(MaxLength))/sampleRate {
 				t.Fatalf("%d times %q at rate %.2f could last %.2f s", MaxLength, slow, slowest, worst)
 			}
-
 			o.Difficulty, o.Length = Hard, MaxLength
 			answer := string(slices.Repeat([]rune{slow}, MaxLength))
 			for s := range 30 {
-				clip, err := r.Audio(answer, Seed{byte(s), 2}, o)
+				clip, err := newStyledRenderer(t, s%6).Audio(answer, Seed{byte(s), 2}, o)
 				if err != nil {
 					t.Fatalf("%q: %v", answer, err)
 				}
-				if n := len(clip) - wavHeaderSize; n > maxClip {
+				if n := len(clip) - wavHeaderSize; n > clipBudget(MaxLength) {
 					t.Fatalf("%q: %.2f s", answer, float64(n)/sampleRate)
 				}
 			}
@@ -206,6 +205,9 @@ func TestVoicesCoverEveryCharset(t *testing.T) {
 			t.Errorf("%s: %d speakers, want several", l, len(speakers))
 		}
 		for _, sp := range speakers {
+			if data, err := fs.ReadFile(voices.FS, path.Join(string(l), sp, introFile)); err != nil || len(data) < sampleRate {
+				t.Errorf("%s/%s: no spoken opening (%d bytes, %v)", l, sp, len(data), err)
+			}
 			for _, cs := range spokenCharsets[l] {
 				for _, ch := range charsets[cs] {
 					name := path.Join(string(l), sp, fmt.Sprintf("%04x.ul", ch))
@@ -255,12 +257,14 @@ func TestAudioRejectsWhatItCannotSpeak(t *testing.T) {
 	}
 }
 
-// renderedClip is a clip decoded to floats with its plan and its speech alone, so that
-// the background is what is left.
+// renderedClip is a clip decoded to floats with its plan, its answer alone and its
+// distractors alone (each through the style's room, as in the clip), so that the
+// background is what is left.
 type renderedClip struct {
-	plan   clip
-	clip   []float32 // the WAV's samples, -1 to 1
-	speech []float32 // tone and takes alone
+	plan       clip
+	clip       []float32 // the WAV's samples, -1 to 1
+	speech     []float32 // tone and answer takes alone
+	distractor []float32 // distractor takes alone
 }
 
 func renderApart(t *testing.T, r *Renderer, answer string, seed Seed, o Options) renderedClip {
@@ -273,20 +277,42 @@ func renderApart(t *testing.T, r *Renderer, answer string, seed Seed, o Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := renderedClip{plan: c, clip: make([]float32, c.n), speech: make([]float32, c.n)}
+	rc := renderedClip{plan: c, clip: make([]float32, c.n), speech: make([]float32, c.n), distractor: make([]float32, c.n)}
 	for i := range rc.clip {
 		rc.clip[i] = (float32(data[wavHeaderSize+i]) - 128) / 127
 	}
-	// Over silence nothing is ducked, so this is the speech exactly as in the clip.
-	r.voices.addSpeech(rc.speech, &c, audioStyles[o.Difficulty])
+	// Over silence nothing is ducked, so these are the voices exactly as in the clip.
+	addTone(rc.speech[c.tone[0]:c.tone[1]], c.toneFreq)
+	r.voices.addResampled(rc.speech[c.intro.at:], &c.intro)
+	for i := range c.takes {
+		tk := &c.takes[i]
+		dst := rc.speech
+		if tk.distractor {
+			dst = rc.distractor
+		}
+		r.voices.addResampled(dst[tk.at:], tk)
+	}
+	r.voices.look.room.apply(rc.speech)
+	r.voices.look.room.apply(rc.distractor)
 	return rc
 }
 
-// Every character stands out of the background (babble, ducking, noise and quantisation,
-// measured in the WAV itself) by at least its difficulty's floor, and the background does
-// not fall silent between characters, so that silence does not show where they are.
+// answerTakes returns the plan's answer characters, in order.
+func answerTakes(c clip) []placedTake {
+	var takes []placedTake
+	for _, tk := range c.takes {
+		if !tk.distractor {
+			takes = append(takes, tk)
+		}
+	}
+	return takes
+}
+
+// Every answer character stands out of the background (babble, ducking, noise and
+// quantisation, measured in the WAV itself) by at least its difficulty's floor, in every
+// style, and the background does not fall silent between characters, so that silence does
+// not show where they are.
 func TestAudioCharactersStandOutOfBackground(t *testing.T) {
-	r := newTestRenderer(t)
 	for _, o := range audioCases() {
 		for _, d := range []Difficulty{Easy, Normal, Hard} {
 			t.Run(fmt.Sprintf("%s/%s/%s", o.Lang, o.Charset, d), func(t *testing.T) {
@@ -294,36 +320,133 @@ func TestAudioCharactersStandOutOfBackground(t *testing.T) {
 				st := audioStyles[d]
 				worst, quietGap := math.Inf(1), math.Inf(1)
 				for s := range 20 {
+					r := newStyledRenderer(t, s%5)
 					answer, _ := NewAnswer(o.Charset, o.Length)
 					rc := renderApart(t, r, answer, Seed{byte(s), 3}, o)
-					for i, tk := range rc.plan.takes {
+					takes := answerTakes(rc.plan)
+					for i, tk := range takes {
 						span := [2]int{tk.at, tk.at + tk.length()}
 						var speech, background float64
 						for j := span[0]; j < span[1]; j++ {
 							sp := float64(rc.speech[j])
-							bg := float64(rc.clip[j]) - sp
+							bg := float64(rc.clip[j]) - sp - float64(rc.distractor[j])
 							speech += sp * sp
 							background += bg * bg
 						}
 						worst = min(worst, 10*math.Log10(speech/background))
 						if i > 0 {
-							prev := rc.plan.takes[i-1]
+							prev := takes[i-1]
 							gap := rc.clip[prev.at+prev.length() : tk.at]
 							quietGap = min(quietGap, 10*math.Log10(energy(gap)/float64(len(gap))))
 						}
 					}
 				}
-				// 0.5 dB: the floor is set from the take's stored power, not its resampled
-				// one, and 8-bit quantisation adds its own noise.
-				if worst < st.floor-0.5 {
+				// 1 dB: the floor is set from the take's stored power, not its resampled
+				// one, the room adds the take's own echo to it, and 8-bit quantisation adds
+				// its own noise.
+				if worst < st.floor-1 {
 					t.Errorf("a character stands %.1f dB above the background, want at least %.0f", worst, st.floor)
 				}
-				// Speech is stored at -17 dBFS RMS; babble at its gain sits within 10 dB of that.
 				if quietGap < -40 {
 					t.Errorf("a gap between characters is at %.1f dBFS: silence shows where characters are", quietGap)
 				}
 				t.Logf("worst character %.1f dB above background (floor %.0f), quietest gap %.1f dBFS", worst, st.floor, quietGap)
 			})
+		}
+	}
+}
+
+// What keeps a clip solvable by a person, in every style: the answer's voice is the first
+// heard after the tone; the distractor speaks in a voice on the other side of
+// lowHighSplit (TestAudioVoicesDifferInPitch), and within each answer character's span it
+// stays at least its difficulty's distance below the answer; answer characters never overlap each other;
+// and no character is played slower or faster than a person follows.
+func TestAudioStaysSolvable(t *testing.T) {
+	const slowest, fastest = 0.74, 1.33 // playback rates a person still follows
+	for _, o := range audioCases() {
+		for _, d := range []Difficulty{Easy, Normal, Hard} {
+			t.Run(fmt.Sprintf("%s/%s/%s", o.Lang, o.Charset, d), func(t *testing.T) {
+				o.Difficulty = d
+				st := audioStyles[d]
+				worstOverlap, distractors := math.Inf(1), 0
+				minRate, maxRate := math.Inf(1), 0.0
+				for s := range 24 {
+					r := newStyledRenderer(t, s%6)
+					answer, _ := NewAnswer(o.Charset, o.Length)
+					rc := renderApart(t, r, answer, Seed{byte(s), 5}, o)
+					if first := rc.plan.takes[0]; first.distractor {
+						t.Fatalf("seed %d: a distractor speaks first", s)
+					}
+					takes := answerTakes(rc.plan)
+					if got := string(runesOf(takes)); got != answer {
+						t.Fatalf("seed %d: the answer's takes say %q, want %q", s, got, answer)
+					}
+					for i := 1; i < len(takes); i++ {
+						if prev := takes[i-1]; takes[i].at < prev.at+prev.length() {
+							t.Fatalf("seed %d: answer characters %d and %d overlap", s, i-1, i)
+						}
+					}
+					for _, tk := range rc.plan.takes {
+						for _, step := range tk.step {
+							minRate, maxRate = min(minRate, step), max(maxRate, step)
+						}
+						if !tk.distractor {
+							continue
+						}
+						distractors++
+					}
+					// The distractor's energy within each answer character's span, against the
+					// character's own.
+					for _, a := range takes {
+						span := [2]int{a.at, a.at + a.length()}
+						if d := energy(rc.distractor[span[0]:span[1]]); d > 0 {
+							worstOverlap = min(worstOverlap, 10*math.Log10(energy(rc.speech[span[0]:span[1]])/d))
+						}
+					}
+				}
+				if distractors == 0 {
+					t.Fatal("no clip had a distractor")
+				}
+				// A distractor overlaps only part of a character, so over the character's span it
+				// stays below the answer by more than its level; the room's echo of a
+				// distractor just before is what comes nearest.
+				if !math.IsInf(worstOverlap, 1) && worstOverlap < st.distract[0] {
+					t.Errorf("over an answer character's span, the answer stands %.1f dB above the distractor; want at least %.1f", worstOverlap, st.distract[0])
+				}
+				if minRate < slowest || maxRate > fastest {
+					t.Errorf("playback rates %.2f to %.2f, want within %.2f to %.2f", minRate, maxRate, slowest, fastest)
+				}
+				t.Logf("%d distractors; answer over distractor within its characters: at worst %.1f dB; rates %.2f to %.2f",
+					distractors, worstOverlap, minRate, maxRate)
+			})
+		}
+	}
+}
+
+func runesOf(takes []placedTake) []rune {
+	rs := make([]rune, len(takes))
+	for i, tk := range takes {
+		rs[i] = tk.ch
+	}
+	return rs
+}
+
+// The voices of a clip: the distractor's speaker is always on the other side of
+// lowHighSplit from the answer's, in every style and for every language.
+func TestAudioVoicesDifferInPitch(t *testing.T) {
+	for st := range 20 {
+		r := newStyledRenderer(t, st)
+		for _, lang := range []Lang{English, Korean} {
+			if !hasLowAndHigh(r.voices.look.speakers[lang]) {
+				t.Fatalf("style %d, %s: speakers %v lack a low or a high voice", st, lang, r.voices.look.speakers[lang])
+			}
+			rng := rand.New(rand.NewPCG(uint64(st), 1))
+			for range 50 {
+				voice, other := r.voices.look.pickVoices(rng, lang)
+				if math.Max(voice.pitch, other.pitch)/math.Min(voice.pitch, other.pitch) < 1.8 {
+					t.Fatalf("style %d, %s: voices at %.0f and %.0f Hz", st, lang, voice.pitch, other.pitch)
+				}
+			}
 		}
 	}
 }

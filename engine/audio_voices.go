@@ -18,20 +18,36 @@ var spokenCharsets = map[Lang][]Charset{
 	Korean:  {Alnum, Digits, Hangul},
 }
 
-// voiceBank holds the embedded samples, still mu-law encoded: one byte per sample is a
+// voiceAssets holds the embedded samples, still mu-law encoded: one byte per sample is a
 // quarter of the memory of decoded float32, and a 256-entry table decodes a sample about as
-// fast as an int16 would convert.
-type voiceBank struct {
+// fast as an int16 would convert. Every style speaks from the same assets.
+type voiceAssets struct {
 	langs map[Lang]*language
 	ulaw  [256]float32
-	mixes sync.Pool // *[]float32 scratch of one clip
 }
 
-// language holds, for every character, one take per speaker, in the same speaker order.
+// voiceBank speaks in one style.
+type voiceBank struct {
+	*voiceAssets
+	look  voiceLook
+	mixes sync.Pool // *[]float32 scratch of one clip
+	takes sync.Pool // *[]float32 scratch of one decoded take
+}
+
+func newVoiceBank(a *voiceAssets, s Style) *voiceBank {
+	return &voiceBank{voiceAssets: a, look: newVoiceLook(s, a)}
+}
+
+// language holds, for every character, one take per speaker, in the same speaker order,
+// and each speaker's spoken opening.
 type language struct {
 	speakers []string
 	takes    map[rune][]take
+	intros   []take // "Type the characters in this voice.", by speaker
 }
+
+// introFile is the name of a speaker's spoken opening among its character samples.
+const introFile = "intro.ul"
 
 // take is one speaker's sample of one character.
 type take struct {
@@ -39,8 +55,8 @@ type take struct {
 	power float32 // mean square, to keep each character above the background
 }
 
-func newVoiceBank() (*voiceBank, error) {
-	b := &voiceBank{langs: make(map[Lang]*language)}
+func loadVoiceAssets() (*voiceAssets, error) {
+	b := &voiceAssets{langs: make(map[Lang]*language)}
 	for i := range b.ulaw {
 		b.ulaw[i] = float32(ulawDecode(byte(i))) / 32768
 	}
@@ -63,7 +79,7 @@ func newVoiceBank() (*voiceBank, error) {
 }
 
 // loadLanguage reads dir/SPEAKER/XXXX.ul files, XXXX being a code point in hex.
-func (b *voiceBank) loadLanguage(fsys fs.FS, dir string) (*language, error) {
+func (b *voiceAssets) loadLanguage(fsys fs.FS, dir string) (*language, error) {
 	speakers, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
@@ -78,13 +94,9 @@ func (b *voiceBank) loadLanguage(fsys fs.FS, dir string) (*language, error) {
 		if err != nil {
 			return nil, err
 		}
+		hasIntro := false
 		for _, f := range files {
 			name := path.Join(dir, sp.Name(), f.Name())
-			hex, ok := strings.CutSuffix(f.Name(), ".ul")
-			cp, err := strconv.ParseUint(hex, 16, 32)
-			if !ok || err != nil {
-				return nil, fmt.Errorf("voices/%s: not a code point sample", name)
-			}
 			data, err := fs.ReadFile(fsys, name)
 			if err != nil {
 				return nil, err
@@ -99,7 +111,19 @@ func (b *voiceBank) loadLanguage(fsys fs.FS, dir string) (*language, error) {
 				sum += v * v
 			}
 			t := take{pcm: data, power: float32(sum / float64(len(data)))}
+			if f.Name() == introFile {
+				lang.intros, hasIntro = append(lang.intros, t), true
+				continue
+			}
+			hex, ok := strings.CutSuffix(f.Name(), ".ul")
+			cp, err := strconv.ParseUint(hex, 16, 32)
+			if !ok || err != nil {
+				return nil, fmt.Errorf("voices/%s: not a code point sample", name)
+			}
 			lang.takes[rune(cp)] = append(lang.takes[rune(cp)], t)
+		}
+		if !hasIntro {
+			return nil, fmt.Errorf("voices/%s/%s: no %s", dir, sp.Name(), introFile)
 		}
 	}
 	if len(lang.speakers) == 0 {
@@ -134,3 +158,18 @@ func (b *voiceBank) mix(n int) *[]float32 {
 }
 
 func (b *voiceBank) putMix(m *[]float32) { b.mixes.Put(m) }
+
+// floats returns a scratch buffer of n samples, not zeroed; give it back with putFloats.
+func (b *voiceBank) floats(n int) *[]float32 {
+	m, _ := b.takes.Get().(*[]float32)
+	if m == nil {
+		m = new([]float32)
+	}
+	if cap(*m) < n {
+		*m = make([]float32, n)
+	}
+	*m = (*m)[:n]
+	return m
+}
+
+func (b *voiceBank) putFloats(m *[]float32) { b.takes.Put(m) }

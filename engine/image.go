@@ -49,14 +49,16 @@ var styles = map[Difficulty]style{
 		fill: [2]float64{0.64, 0.9}, lift: 0.14, hollow: 0.4},
 }
 
-// imageDrawer owns the flattened fonts and a pool of canvases, so that a steady stream of
+// imageDrawer owns a style's look and a pool of canvases, so that a steady stream of
 // challenges allocates little more than the JPEG it returns.
 type imageDrawer struct {
-	faces    map[Charset][]*typeface
+	look     imageLook
 	canvases sync.Pool
 }
 
-func newImageDrawer() (*imageDrawer, error) {
+// loadFaces parses and flattens every embedded font, by file name prefix: "latin-" fonts
+// draw the alnum and digits charsets, "hangul-" fonts the hangul one.
+func loadFaces() (map[string][]*typeface, error) {
 	latinRunes := append(Alnum.Runes(), Digits.Runes()...)
 	latin, err := loadTypefaces("latin-", latinRunes)
 	if err != nil {
@@ -66,7 +68,7 @@ func newImageDrawer() (*imageDrawer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &imageDrawer{faces: map[Charset][]*typeface{Alnum: latin, Digits: latin, Hangul: hangul}}, nil
+	return map[string][]*typeface{"latin-": latin, "hangul-": hangul}, nil
 }
 
 // canvas is the reusable scratch space of one drawing.
@@ -116,32 +118,37 @@ func (r *Renderer) Image(answer string, seed Seed, o Options) ([]byte, error) {
 
 func (d *imageDrawer) draw(text []rune, seed Seed, o Options) ([]byte, error) {
 	rng := rand.New(rand.NewChaCha8(seed))
-	st := styles[o.Difficulty]
-	faces := d.faces[o.Charset]
+	st, lk := styles[o.Difficulty], &d.look
+	faces := lk.faces[o.Charset]
 	c := d.canvas(o.Width, o.Height)
 	defer d.canvases.Put(c)
 
 	w, h := float64(o.Width), float64(o.Height)
-	c.setWarp(rng, w, h, st.warp*h)
-	bgLum := paintBackground(c.img, rng, st.grain)
+	c.setWarp(rng, w, h, st.warp*lk.warp*h, lk.warpPeriod)
+	bgLum := paintBackground(c.img, rng, lk, int(float64(st.grain)*lk.grain))
 
-	// Faint decoy glyphs sit behind the text in a lighter ink: a person reads past them, but
-	// they survive the thresholds that strip a plain background.
-	decoyInk := inkNear(rng, bgLum-70)
+	// Faint decoy glyphs sit behind the text in an ink nearer the background's: a person
+	// reads past them, but they survive the thresholds that strip a plain background.
+	textLum, decoyLum := 40, bgLum-70
+	if lk.dark {
+		textLum, decoyLum = 215, bgLum+40
+	}
+	decoyInk := lk.inkNear(rng, decoyLum)
 	c.fillInk(decoyInk, decoyInk)
 	alphabet := charsets[o.Charset]
-	for range st.decoys {
+	for range int(math.Round(float64(st.decoys) * lk.decoys)) {
 		g := faces[rng.IntN(len(faces))].glyphs[alphabet[rng.IntN(len(alphabet))]]
-		size := h * (0.3 + 0.2*rng.Float64())
+		size := h * between(rng, lk.decoySize[0], lk.decoySize[1])
 		m := rotation(rng.Float64()*2*math.Pi-math.Pi).scale(size, size)
 		c.addGlyph(g, m, vec{rng.Float64() * w, rng.Float64() * h}, false)
 		c.fill()
 	}
 
-	c.fillInk(inkNear(rng, 40), inkNear(rng, 55))
-	c.layoutText(rng, text, faces, st, w, h)
-	for range st.strokes {
-		c.addStroke(rng, w, h, st.strokeWidth*h)
+	c.fillInk(lk.inkNear(rng, textLum), lk.inkNear(rng, textLum+15))
+	c.layoutText(rng, text, faces, st, lk, w, h)
+	// Every difficulty crosses its text at least once, whatever the style.
+	for range max(st.strokes+lk.strokes, 1) {
+		c.addStroke(rng, w, h, st.strokeWidth*lk.strokeWidth*h)
 		c.fill()
 	}
 
@@ -167,20 +174,22 @@ type placedGlyph struct {
 // layoutText places the glyphs left to right so that neighbours overlap by a random share
 // of their width (segmentation by gaps fails), scales the row to fill the style's share of
 // the width, and adds them to the rasterizer.
-func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st style, w, h float64) {
+func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st style, lk *imageLook, w, h float64) {
 	glyphs := make([]placedGlyph, len(text))
 	var total, tallest float64
+	jitter := st.scaleJitter * lk.jitter
+	overlap := [2]float64{st.overlap[0] + lk.overlap, min(st.overlap[1]+lk.overlap, 1)}
 	for i, ch := range text {
 		g := faces[rng.IntN(len(faces))].glyphs[ch]
-		sx := 1 + st.scaleJitter*(2*rng.Float64()-1)
-		sy := 1 + st.scaleJitter*(2*rng.Float64()-1)
-		m := rotation(st.rotate*(2*rng.Float64()-1)).
-			mul(shear(st.shear*(2*rng.Float64()-1))).
+		sx := (1 + jitter*(2*rng.Float64()-1)) * lk.aspect
+		sy := 1 + jitter*(2*rng.Float64()-1)
+		m := rotation(st.rotate*lk.rotate*(2*rng.Float64()-1)).
+			mul(shear(st.shear*lk.shear*(2*rng.Float64()-1)+lk.slant)).
 			scale(sx, sy)
 		x0, x1, y0, y1 := m.bounds(g)
 		advance := x1 - x0
 		if i < len(text)-1 {
-			advance *= st.overlap[0] + (st.overlap[1]-st.overlap[0])*rng.Float64()
+			advance *= between(rng, overlap[0], overlap[1])
 		}
 		glyphs[i] = placedGlyph{g: g, m: m, advance: advance}
 		total += advance
@@ -193,14 +202,19 @@ func (c *canvas) layoutText(rng *rand.Rand, text []rune, faces []*typeface, st s
 	x := margin + max(w-2*margin-total*size, 0)*rng.Float64()
 	// The line may move only as far as keeps its tallest glyph, jittered and warped, inside
 	// the image.
-	room := max((h-tallest*size)/2-h*(0.05+st.warp), 0)
+	arc := lk.arc * h
+	room := max((h-tallest*size)/2-h*(0.05+st.warp*lk.warp)-math.Abs(arc)/2, 0)
 	baseline := h/2 + min(h*st.lift, room)*(2*rng.Float64()-1)
+	start, span := x, max(total*size, 1)
 	for _, pg := range glyphs {
-		cy := baseline + h*0.05*(2*rng.Float64()-1)
+		// The arc: u runs from -1 at the line's start to 1 at its end, and the middle sits
+		// arc below the ends (centred so the line keeps its place).
+		u := 2*(x+pg.advance*size/2-start)/span - 1
+		cy := baseline + arc*(0.5-u*u) + h*0.05*(2*rng.Float64()-1)
 		center := vec{x + pg.advance*size/2, cy}
 		m := pg.m.scale(size, size)
-		if rng.Float64() < st.hollow {
-			c.addOutline(pg.g, m, center, size*0.07)
+		if rng.Float64() < st.hollow*lk.hollow {
+			c.addOutline(pg.g, m, center, size*lk.outline)
 		} else {
 			c.addGlyph(pg.g, m, center, true)
 		}
@@ -337,7 +351,7 @@ func (c *canvas) addPolygon(pts []vec, warped bool) {
 // setWarp fills the displacement tables of the global warp: every row is shifted
 // sideways and every column up or down by a sum of two slow sines. Tables instead of a
 // sine per point keep the warp almost free.
-func (c *canvas) setWarp(rng *rand.Rand, w, h, amp float64) {
+func (c *canvas) setWarp(rng *rand.Rand, w, h, amp float64, period [2]float64) {
 	wave := func(table []float64, period float64) {
 		f1 := 2 * math.Pi / (period * (0.7 + 0.6*rng.Float64()))
 		f2 := f1 * (1.8 + 0.6*rng.Float64())
@@ -348,8 +362,8 @@ func (c *canvas) setWarp(rng *rand.Rand, w, h, amp float64) {
 			table[i] = a1*math.Sin(f1*t+p1) + a2*math.Sin(f2*t+p2)
 		}
 	}
-	wave(c.warpX, h*1.2)
-	wave(c.warpY, w*0.45)
+	wave(c.warpX, h*1.2*period[0])
+	wave(c.warpY, w*0.45*period[1])
 }
 
 func (c *canvas) warp(p vec) vec {
@@ -417,11 +431,12 @@ func blend(ink, base uint8, a, na uint32) uint8 {
 	return uint8((v + v>>8) >> 8)
 }
 
-// inkNear returns a colour of about the given luminance with a random hue.
-func inkNear(rng *rand.Rand, lum int) rgb {
+// inkNear returns a colour of about the given luminance with a random hue, leaning to the
+// style's tint.
+func (lk *imageLook) inkNear(rng *rand.Rand, lum int) rgb {
 	var v [3]int
 	for i := range v {
-		v[i] = clamp8(lum + rng.IntN(61) - 30)
+		v[i] = clamp8(lum + lk.tint[i] + rng.IntN(61) - 30)
 	}
 	return rgb{uint8(v[0]), uint8(v[1]), uint8(v[2])}
 }
@@ -436,15 +451,19 @@ type bgGrid [bgRows + 1][bgCols + 1]int32
 // coarse random grid) plus grain in the luma, and returns its mean luminance. A textured
 // background has no single colour that a filter can remove. Fixed-point steps along each
 // row keep it to a few additions per pixel.
-func paintBackground(m *image.YCbCr, rng *rand.Rand, grain int) int {
-	base := 185 + rng.IntN(35)
+func paintBackground(m *image.YCbCr, rng *rand.Rand, lk *imageLook, grain int) int {
+	base := lk.bgLum[0] + rng.IntN(lk.bgLum[1]-lk.bgLum[0]+1)
+	if lk.dark {
+		base = 255 - base
+	}
+	spread := lk.bgSpread
 	var grid [3]bgGrid // Y, Cb and Cr
 	for j := range bgRows + 1 {
 		for i := range bgCols + 1 {
 			y, cb, cr := color.RGBToYCbCr(
-				uint8(clamp8(base+rng.IntN(71)-35)),
-				uint8(clamp8(base+rng.IntN(71)-35)),
-				uint8(clamp8(base+rng.IntN(71)-35)))
+				uint8(clamp8(base+lk.tint[0]/2+rng.IntN(2*spread+1)-spread)),
+				uint8(clamp8(base+lk.tint[1]/2+rng.IntN(2*spread+1)-spread)),
+				uint8(clamp8(base+lk.tint[2]/2+rng.IntN(2*spread+1)-spread)))
 			grid[0][j][i], grid[1][j][i], grid[2][j][i] = int32(y)<<16, int32(cb)<<16, int32(cr)<<16
 		}
 	}

@@ -6,12 +6,26 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"strings"
 	"testing"
 )
 
+// testStyle is the style most tests draw in; newStyledRenderer gives others.
+var testStyle = StyleFromSecret([]byte("engine tests"))
+
 func newTestRenderer(t testing.TB) *Renderer {
 	t.Helper()
-	r, err := NewRenderer()
+	r, err := NewRenderer(testStyle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// newStyledRenderer returns a renderer in the n-th of a fixed series of styles.
+func newStyledRenderer(t testing.TB, n int) *Renderer {
+	t.Helper()
+	r, err := NewRenderer(StyleFromSecret([]byte(fmt.Sprintf("style %d", n))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,21 +142,98 @@ func TestImageRejectsBadInput(t *testing.T) {
 	}
 }
 
-// TestFontsCoverCharsets proves every glyph of every charset exists in every font that
-// may draw it (NewRenderer fails otherwise) and has ink.
+// TestFontsCoverCharsets proves every glyph of every charset exists in every embedded font
+// that may draw it (NewRenderer fails otherwise) and, bent by a style's hand, still has
+// ink.
 func TestFontsCoverCharsets(t *testing.T) {
-	r := newTestRenderer(t)
-	for cs, faces := range r.images.faces {
-		if len(faces) < 2 {
-			t.Errorf("%s is drawn with %d fonts, want several", cs, len(faces))
-		}
-		for _, f := range faces {
-			for _, ch := range charsets[cs] {
-				g := f.glyphs[ch]
-				if g == nil || g.maxX-g.minX <= 0 || g.maxY-g.minY <= 0 {
-					t.Errorf("%s has no ink for %q", f.name, ch)
+	a, err := loadAssets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.faces["latin-"]) < 8 || len(a.faces["hangul-"]) < 3 {
+		t.Errorf("%d Latin and %d Hangul fonts embedded, want at least 8 and 3", len(a.faces["latin-"]), len(a.faces["hangul-"]))
+	}
+	for n := range 4 {
+		r := newStyledRenderer(t, n)
+		for cs, faces := range r.images.look.faces {
+			if len(faces) < 2 {
+				t.Errorf("%s is drawn with %d fonts, want several", cs, len(faces))
+			}
+			for _, f := range faces {
+				for _, ch := range charsets[cs] {
+					g := f.glyphs[ch]
+					if g == nil || g.maxX-g.minX <= 0 || g.maxY-g.minY <= 0 {
+						t.Errorf("%s has no ink for %q", f.name, ch)
+					}
 				}
 			}
+		}
+	}
+}
+
+// A style is a function of its secret: two renderers of one secret draw a key's image and
+// clip to the same bytes, and another secret draws both differently.
+func TestStyleFollowsTheSecret(t *testing.T) {
+	o := DefaultOptions()
+	seed := Seed{4, 2}
+	draw := func(secret string) ([]byte, []byte) {
+		r, err := NewRenderer(StyleFromSecret([]byte(secret)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := r.Image("ACE236", seed, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wav, err := r.Audio("ACE236", seed, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img, wav
+	}
+	img1, wav1 := draw("one")
+	img2, wav2 := draw("one")
+	if !bytes.Equal(img1, img2) || !bytes.Equal(wav1, wav2) {
+		t.Fatal("one secret drew one key differently")
+	}
+	img3, wav3 := draw("two")
+	if bytes.Equal(img1, img3) || bytes.Equal(wav1, wav3) {
+		t.Fatal("two secrets drew one key alike")
+	}
+}
+
+// Styles differ in what they are made of, not only in noise: across twenty secrets,
+// the fonts mixed, the polarity, the speakers' rates and the room all take several values.
+func TestStylesSpanTheirSpace(t *testing.T) {
+	fonts, dark, rooms := map[string]bool{}, map[bool]bool{}, map[int]bool{}
+	for n := range 20 {
+		r := newStyledRenderer(t, n)
+		lk := r.images.look
+		var names []string
+		for _, f := range lk.faces[Alnum] {
+			names = append(names, f.name)
+		}
+		fonts[fmt.Sprint(names)] = true
+		dark[lk.dark] = true
+		rooms[r.voices.look.room.delay] = true
+	}
+	if len(fonts) < 12 || len(dark) < 2 || len(rooms) < 12 {
+		t.Errorf("20 styles gave %d font mixes, polarities %v and %d rooms", len(fonts), dark, len(rooms))
+	}
+}
+
+func TestParseStyle(t *testing.T) {
+	s := RandomStyle()
+	back, err := ParseStyle(s.Secret())
+	if err != nil || back != s {
+		t.Fatalf("ParseStyle(Secret()) = %v, %v", back.ID(), err)
+	}
+	if strings.Contains(s.Secret(), s.ID()) {
+		t.Error("the ID is part of the secret")
+	}
+	for _, bad := range []string{"", "zz", s.Secret()[:62], s.Secret() + "00"} {
+		if _, err := ParseStyle(bad); err == nil {
+			t.Errorf("ParseStyle(%q) accepted", bad)
 		}
 	}
 }

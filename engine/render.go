@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // Renderer draws challenges. It holds the parsed fonts and decoded voice samples, which are
@@ -12,20 +13,46 @@ import (
 type Renderer struct {
 	images *imageDrawer
 	voices *voiceBank
+	style  Style
 }
 
-// NewRenderer loads the fonts and voices embedded in the binary.
-func NewRenderer() (*Renderer, error) {
-	images, err := newImageDrawer()
+// NewRenderer returns a renderer that draws and speaks in the given style, from the fonts
+// and voices embedded in the binary.
+func NewRenderer(s Style) (*Renderer, error) {
+	a, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	return &Renderer{
+		images: &imageDrawer{look: newImageLook(s, a.faces)},
+		voices: newVoiceBank(a.voices, s),
+		style:  s,
+	}, nil
+}
+
+// Style returns the style the renderer draws in.
+func (r *Renderer) Style() Style { return r.style }
+
+// assets are the parsed fonts and voices, which every style draws from.
+type assets struct {
+	faces  map[string][]*typeface
+	voices *voiceAssets
+}
+
+// loadAssets parses the embedded fonts and voices once per process, however many styles it
+// draws in (tests and `captcha gen` make several): parsing costs tens of milliseconds,
+// and the result is never written to after.
+var loadAssets = sync.OnceValues(func() (*assets, error) {
+	faces, err := loadFaces()
 	if err != nil {
 		return nil, fmt.Errorf("loading fonts: %w", err)
 	}
-	voices, err := newVoiceBank()
+	voices, err := loadVoiceAssets()
 	if err != nil {
 		return nil, fmt.Errorf("loading voices: %w", err)
 	}
-	return &Renderer{images: images, voices: voices}, nil
-}
+	return &assets{faces: faces, voices: voices}, nil
+})
 
 // ErrBadAnswer is returned for an answer that is empty or holds a character the charset
 // cannot draw or speak.

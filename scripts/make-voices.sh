@@ -43,6 +43,9 @@ ko_speakers=(
 # no new samples (the extra letters cost little).
 en_items() {
   for c in {A..Z} {0..9}; do printf '%s\t%s\n' "$c" "$c"; done
+  # The clip opens with this, in the answer's voice: it says what to type and introduces
+  # the voice to follow (another voice speaks other characters in between).
+  printf 'intro\t%s\n' "Type the characters in this voice."
 }
 ko_items() {
   local letters=(에이 비 씨 디 이 에프 지 에이치 아이 제이 케이 엘 엠 엔 오 피 큐 알 에스 티 유 브이 더블유 엑스 와이 제트)
@@ -51,6 +54,7 @@ ko_items() {
   for c in {A..Z}; do printf '%s\t%s\n' "$c" "${letters[i]}"; i=$((i + 1)); done
   i=0
   for c in {0..9}; do printf '%s\t%s\n' "$c" "${digits[i]}"; i=$((i + 1)); done
+  printf 'intro\t%s\n' "이 목소리의 글자를 입력하세요."
   # The hangul charset: each syllable spoken as itself.
   tr -d '\n' <engine/hangul.txt | grep -o . | while read -r s; do printf '%s\t%s\n' "$s" "$s"; done
 }
@@ -58,7 +62,8 @@ ko_items() {
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # speak lang speaker-line items-function: writes $out/lang/name/XXXX.ul, XXXX being the
-# character's code point in hex (file names stay ASCII on every file system).
+# character's code point in hex (file names stay ASCII on every file system), and
+# intro.ul, the clip's spoken opening.
 speak() {
   local lang=$1 name voice pitch speed
   read -r name voice pitch speed <<<"$2"
@@ -66,6 +71,7 @@ speak() {
   rm -rf "$dir"; mkdir -p "$dir"
   "$3" | while IFS=$'\t' read -r char text; do
     local cp; cp=$(printf '%04x' "'$char")
+    [ "$char" = intro ] && cp=intro
     espeak-ng -v "$voice" -p "$pitch" -s "$speed" -w "$tmp/s.wav" "$text"
     # Trim silence: from the start down to -54 dB so that soft onsets such as h and f stay,
     # from the end at -40 dB, below which a tail is inaudible under the engine's noise. Then

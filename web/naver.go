@@ -190,18 +190,13 @@ func (s *server) naverChallenge(ch service.Channel) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		ctx := c.Request().Context()
 		if ch == service.Audio {
-			wav, err := s.svc.KeyAudio(ctx, service.Naver, c.QueryParam("key"), appKey)
-			if err != nil {
-				return err
-			}
-			return sendChallenge(c, "audio/wav", wav)
+			return s.sendSound(c, service.Naver, c.QueryParam("key"), appKey)
 		}
-		img, err := s.svc.KeyImage(ctx, service.Naver, c.QueryParam("key"), appKey)
+		img, err := s.svc.KeyImage(c.Request().Context(), service.Naver, c.QueryParam("key"), appKey, clientNetwork(c.RealIP()))
 		if err != nil {
 			return err
 		}
-		return sendChallenge(c, "image/jpeg", img)
+		return sendChallenge(c, "image/jpeg", img.Data)
 	}
 }

@@ -132,22 +132,18 @@ func (s *server) nhnImage(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	img, err := s.svc.KeyImage(c.Request().Context(), service.NHN, c.Param("key"), "")
+	img, err := s.svc.KeyImage(c.Request().Context(), service.NHN, c.Param("key"), "", clientNetwork(c.RealIP()))
 	if err != nil {
 		return err
 	}
-	return sendChallenge(c, "image/jpeg", img)
+	return sendChallenge(c, "image/jpeg", img.Data)
 }
 
 func (s *server) nhnSound(c echo.Context) error {
 	if !s.allowFetch(c) {
 		return errRateLimited
 	}
-	wav, err := s.svc.KeyAudio(c.Request().Context(), service.NHN, c.Param("key"), "")
-	if err != nil {
-		return err
-	}
-	return sendChallenge(c, "audio/wav", wav)
+	return s.sendSound(c, service.NHN, c.Param("key"), "")
 }
 
 func (s *server) nhnVerify(c echo.Context) error {

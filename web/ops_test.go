@@ -29,7 +29,7 @@ func withLimits(l web.Limits, trusted ...string) harnessOption {
 // tight limits: a burst of two and a trickle of refill, so the third request is refused.
 var tight = web.Limits{Enabled: true, AppIssue: web.Rate{PerSecond: 0.001, Burst: 2},
 	AppVerify: web.Rate{PerSecond: 0.001, Burst: 2}, IPFetch: web.Rate{PerSecond: 0.001, Burst: 2},
-	IPAuthFailure: web.Rate{PerSecond: 0.001, Burst: 2}}
+	IPAuthFailure: web.Rate{PerSecond: 0.001, Burst: 2}, IPSounds: web.Rate{PerSecond: 0.001, Burst: 2}}
 
 func TestIssueAndVerifyAreLimitedPerApp(t *testing.T) {
 	h := newHarness(t, withLimits(tight))

@@ -27,6 +27,11 @@ type Limits struct {
 	// IPAuthFailure is the budget of failed identifications (an unknown or disabled appkey,
 	// one of the other dialect, missing or wrong credentials) per client IP.
 	IPAuthFailure Rate
+	// IPSounds is the quota of sounds per client IP (per /64 for IPv6): first deliveries of
+	// a key's sound, on top of IPFetch. About 1% of people use the audio, so a client that
+	// asks for many sounds is farming them (to train a speech recogniser, say), and the
+	// sounds of keys are what it farms: replaying a sound already delivered costs nothing.
+	IPSounds Rate
 }
 
 // maxBuckets bounds a limiter's memory. Past it, new keys share one overflow bucket: a flood
@@ -75,22 +80,40 @@ func (l *keyedLimiter) allow(key string, now time.Time) bool {
 	if l == nil {
 		return true
 	}
+	return l.bucket(key, now).AllowN(now, 1)
+}
+
+// charge takes a token from key's bucket at now even when it has none, leaving it in debt
+// that its refill pays back first: for a limit charged once the request has turned out to
+// cost (a sound's first delivery), whose requests are checked with exhausted beforehand.
+// Requests checked at once and charged later can take the bucket below zero, by no more
+// than there were of them, and that is paid back too. A bucket in debt may be swept a
+// little before it has paid it all, when it has been idle for a whole refill.
+func (l *keyedLimiter) charge(key string, now time.Time) {
+	if l == nil {
+		return
+	}
+	l.bucket(key, now).ReserveN(now, 1)
+}
+
+// bucket returns key's bucket, made full if it had none, or the overflow bucket past
+// maxBuckets.
+func (l *keyedLimiter) bucket(key string, now time.Time) *rate.Limiter {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	b := l.buckets[key]
 	if b == nil {
 		if now.Sub(l.lastSweep) >= l.idle || len(l.buckets) >= maxBuckets {
 			l.sweep(now)
 		}
 		if len(l.buckets) >= maxBuckets {
-			l.mu.Unlock()
-			return l.overflow.AllowN(now, 1)
+			return l.overflow
 		}
 		b = &bucket{limiter: rate.NewLimiter(l.limit, l.burst)}
 		l.buckets[key] = b
 	}
 	b.seen = now
-	l.mu.Unlock()
-	return b.limiter.AllowN(now, 1)
+	return b.limiter
 }
 
 // exhausted says whether key's bucket is empty at now, without taking a token: for a limit

@@ -51,6 +51,29 @@ func TestKeyedLimiterExhausted(t *testing.T) {
 	}
 }
 
+// charge takes a token even from an empty bucket; the debt is paid back before the bucket
+// allows again.
+func TestKeyedLimiterCharge(t *testing.T) {
+	l := newKeyedLimiter(true, Rate{PerSecond: 1, Burst: 2})
+	now := time.Unix(1_700_000_000, 0)
+	for range 4 { // two tokens, then two of debt
+		l.charge("a", now)
+	}
+	for _, tc := range []struct {
+		after     time.Duration
+		exhausted bool
+	}{{0, true}, {2 * time.Second, true}, {3 * time.Second, false}} {
+		if got := l.exhausted("a", now.Add(tc.after)); got != tc.exhausted {
+			t.Errorf("after %v: exhausted %v", tc.after, got)
+		}
+	}
+	if l.exhausted("b", now) {
+		t.Error("another key was charged")
+	}
+	var off *keyedLimiter
+	off.charge("a", now) // a disabled limiter charges nothing, and does not panic
+}
+
 // Buckets idle long enough to be full again are dropped, which changes no answer.
 func TestKeyedLimiterSweepsIdleBuckets(t *testing.T) {
 	l := newKeyedLimiter(true, Rate{PerSecond: 10, Burst: 20}) // full again after 2 s

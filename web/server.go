@@ -52,8 +52,10 @@ type server struct {
 	fetch   *keyedLimiter
 	// authFailures counts, per client network, the calls whose app could not be identified.
 	authFailures *keyedLimiter
-	now          func() time.Time
-	version      string
+	// sounds is the quota of sounds per client network.
+	sounds  *keyedLimiter
+	now     func() time.Time
+	version string
 }
 
 // New builds the router.
@@ -66,6 +68,7 @@ func New(o Options) *echo.Echo {
 		verify:       newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
 		fetch:        newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
 		authFailures: newKeyedLimiter(o.Limits.Enabled, o.Limits.IPAuthFailure),
+		sounds:       newKeyedLimiter(o.Limits.Enabled, o.Limits.IPSounds),
 		now:          time.Now,
 		version:      o.Version,
 	}
@@ -289,6 +292,25 @@ func isAuthFailure(err error) bool {
 // allowFetch applies the per-client limit to image and sound fetches.
 func (s *server) allowFetch(c echo.Context) bool {
 	return s.fetch.allow(clientNetwork(c.RealIP()), s.now())
+}
+
+// sendSound answers with the sound of a key, under the client network's quota of sounds
+// (Limits.IPSounds). A client that has used its quota up is refused before the service is
+// asked, so that a refused sound is no delivery; a sound delivered counts once it turns out
+// to be the key's first, so that replaying one costs nothing.
+func (s *server) sendSound(c echo.Context, api service.API, key, appKey string) error {
+	client := clientNetwork(c.RealIP())
+	if s.sounds.exhausted(client, s.now()) {
+		return errRateLimited
+	}
+	wav, err := s.svc.KeyAudio(c.Request().Context(), api, key, appKey, client)
+	if err != nil {
+		return err
+	}
+	if wav.First {
+		s.sounds.charge(client, s.now())
+	}
+	return sendChallenge(c, "audio/wav", wav.Data)
 }
 
 // sendChallenge answers with an image or a sound. With its length stated, the body goes out

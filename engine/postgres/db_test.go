@@ -219,7 +219,7 @@ func TestNodesSeeEachOthersChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.KeyImage(ctx, service.Naver, k.ID, app.AppKey); err != nil {
+	if _, err := b.KeyImage(ctx, service.Naver, k.ID, app.AppKey, ""); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(time.Second)
@@ -228,7 +228,7 @@ func TestNodesSeeEachOthersChanges(t *testing.T) {
 	}
 
 	k, _ = a.IssueKey(ctx, app)
-	if _, err := a.KeyImage(ctx, service.Naver, k.ID, app.AppKey); err != nil {
+	if _, err := a.KeyImage(ctx, service.Naver, k.ID, app.AppKey, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.Verify(ctx, app, k.ID, k.Answer, service.Image); err != nil {
@@ -242,7 +242,7 @@ func TestNodesSeeEachOthersChanges(t *testing.T) {
 	}
 
 	k, _ = a.IssueKey(ctx, app)
-	a.KeyImage(ctx, service.Naver, k.ID, app.AppKey)
+	a.KeyImage(ctx, service.Naver, k.ID, app.AppKey, "")
 	if err := b.ExpireKey(ctx, app, k.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -220,12 +219,17 @@ func (db *DB) KeyByID(ctx context.Context, id string) (*service.Key, error) {
 // (updateKeyLocked), which waits its turn. So update may run more than once, each time on
 // the key as it then is; only the last run's changes are saved.
 func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
+	return db.updateKey(ctx, db.pool, id, update)
+}
+
+// updateKey is UpdateKey on the connections of pool.
+func (db *DB) updateKey(ctx context.Context, pool *pgxpool.Pool, id string, update func(*service.Key) (*service.Verification, error)) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	for try := range maxOptimistic {
 		var saved bool
 		err := retry(ctx, func() (err error) {
-			saved, err = db.updateKeyOptimistically(ctx, id, try == 0, update)
+			saved, err = db.updateKeyOptimistically(ctx, pool, id, try == 0, update)
 			return err
 		})
 		if err != nil || saved {
@@ -235,7 +239,7 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 	db.keys.forget(id)
 	// A retry runs update again on the key as it is then: only an attempt that reached no
 	// database is retried, so the first one changed nothing.
-	return retry(ctx, func() error { return db.updateKeyLocked(ctx, id, update) })
+	return retry(ctx, func() error { return db.updateKeyLocked(ctx, pool, id, update) })
 }
 
 // maxOptimistic is how many times UpdateKey tries to save without a lock.
@@ -258,12 +262,12 @@ const saveKeyIfUnchanged = `WITH saved AS (
 
 // updateKeyOptimistically runs update on the key as this node last wrote it, when cached
 // says so and it did, else as read, and saves the changes if the key is still so.
-func (db *DB) updateKeyOptimistically(ctx context.Context, id string, cached bool, update func(*service.Key) (*service.Verification, error)) (bool, error) {
+func (db *DB) updateKeyOptimistically(ctx context.Context, pool *pgxpool.Pool, id string, cached bool, update func(*service.Key) (*service.Verification, error)) (bool, error) {
 	k, fromCache := db.keys.get(id)
 	if !cached || !fromCache {
 		var err error
 		fromCache = false
-		if k, err = scanKey(db.pool.QueryRow(ctx, keyByIDQuery, id)); err != nil {
+		if k, err = scanKey(pool.QueryRow(ctx, keyByIDQuery, id)); err != nil {
 			return false, noRows(err, service.ErrKeyNotFound)
 		}
 	}
@@ -287,7 +291,7 @@ func (db *DB) updateKeyOptimistically(ctx context.Context, id string, cached boo
 		responseMS = responseMillis(v)
 	}
 	var n int
-	err = db.pool.QueryRow(ctx, saveKeyIfUnchanged, id,
+	err = pool.QueryRow(ctx, saveKeyIfUnchanged, id,
 		k.Attempts, k.Consumed, millis(k.ExpiresAt), millisOrNull(k.ImageServedAt), millisOrNull(k.AudioServedAt),
 		before.Attempts, before.Consumed, millis(before.ExpiresAt), millisOrNull(before.ImageServedAt),
 		millisOrNull(before.AudioServedAt), appID, outcome, channel, responseMS, at,
@@ -322,8 +326,8 @@ func responseMillis(v *service.Verification) *int64 {
 // updateKeyLocked runs update inside a transaction that holds the key's row locked
 // (SELECT … FOR UPDATE): concurrent updates of the key wait for it, in turn. It takes two
 // round trips: BEGIN and the locking read go together, then the writes and the COMMIT.
-func (db *DB) updateKeyLocked(ctx context.Context, id string, update func(*service.Key) (*service.Verification, error)) error {
-	conn, err := db.pool.Acquire(ctx)
+func (db *DB) updateKeyLocked(ctx context.Context, pool *pgxpool.Pool, id string, update func(*service.Key) (*service.Verification, error)) error {
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
@@ -370,67 +374,31 @@ func rollback(ctx context.Context, conn *pgxpool.Conn, err error) error {
 	return err
 }
 
-// deliverKey reads a key and, in the same statement, records its first delivery on the
-// channel ($5) at $2 if the key may be delivered to a client of api $3 naming appkey $4
-// (or none): the condition is service.Key.Deliverable's, which the caller checks again on
-// the key as it was read (the statement returns it as it was before the change). The
-// conformance suite's DeliverKeyFollowsTheRule checks that the two agree in every state.
-const deliverKey = `WITH cur AS (
-		SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = $1),
-	marked AS (
-		UPDATE keys SET
-			image_served_at = CASE WHEN $5 = 'image' THEN $2 ELSE keys.image_served_at END,
-			audio_served_at = CASE WHEN $5 = 'audio' THEN $2 ELSE keys.audio_served_at END
-		FROM cur WHERE keys.id = $1
-			AND ($5 = 'image' AND keys.image_served_at IS NULL OR $5 = 'audio' AND keys.audio_served_at IS NULL)
-			AND cur.api = $3 AND ($4 = '' OR cur.app_key = $4) AND cur.enabled AND NOT cur.consumed
-			AND $2 < cur.expires_at
-		RETURNING keys.id)
-	SELECT cur.*, EXISTS (SELECT 1 FROM marked) FROM cur`
-
-// DeliverKey loads a key for delivery and records its first delivery on ch (see
-// service.Store), in one statement and one round trip. It is committed without waiting
-// for the flush to disk (synchronous_commit off, on the async pool's connections): the record
-// is in the database at once for every node, durable within PostgreSQL's wal_writer_delay
-// (200 ms), and only a crash of the database server in between can lose it, which the
-// contract allows. Waiting would put a disk flush on the way of every first image.
-func (db *DB) DeliverKey(ctx context.Context, id string, api service.API, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
-	if ch != service.Image && ch != service.Audio {
-		return nil, fmt.Errorf("postgres: no delivery on channel %q", ch)
-	}
-	ctx, cancel := db.bound(ctx)
-	defer cancel()
-	var k *service.Key
-	var marked bool
-	err := retry(ctx, func() (err error) {
-		k, marked, err = scanDelivered(db.async.QueryRow(ctx, deliverKey, id, millis(now), string(api), appKey, string(ch)))
-		return err
+// DeliverKey runs deliver on the key and saves what it changed (see service.Store), as
+// UpdateKey does: on the key as this node last wrote it, when it did (it issued the key, as
+// a node behind a sticky load balancer does), in one round trip, else as read, in two. The
+// save is conditional on the key being still as deliver saw it, app included, so that
+// deliver's decision (Key.Deliverable, and at the first delivery the client's network and
+// an escalation) is made on the key as stored and concurrent deliveries agree: only one of
+// them records the first delivery, and the others decide again on the key it saved. A
+// delivery that changes nothing (a replay) is decided on the key as read, never as
+// remembered, which another node may have used up since. It is committed without waiting
+// for the flush to disk (synchronous_commit off, on the async pool's connections): the
+// record is in the database at once for every node, durable within PostgreSQL's
+// wal_writer_delay (200 ms), and only a crash of the database server in between can lose
+// it, which the contract allows. Waiting would put a disk flush on the way of every first
+// image.
+func (db *DB) DeliverKey(ctx context.Context, id string, deliver func(*service.Key) error) (*service.Key, error) {
+	var delivered service.Key
+	err := db.updateKey(ctx, db.async, id, func(k *service.Key) (*service.Verification, error) {
+		if err := deliver(k); err != nil {
+			return nil, err
+		}
+		delivered = *k
+		return nil, nil
 	})
 	if err != nil {
-		return nil, noRows(err, service.ErrKeyNotFound)
-	}
-	if err := k.Deliverable(api, appKey, now); err != nil {
-		if marked {
-			return nil, fmt.Errorf("postgres: a key was marked delivered that service.Key.Deliverable refuses (%w)", err)
-		}
 		return nil, err
 	}
-	if ch == service.Image && k.ImageServedAt.IsZero() {
-		k.ImageServedAt = now
-	} else if ch == service.Audio && k.AudioServedAt.IsZero() {
-		k.AudioServedAt = now
-	}
-	if marked {
-		db.keys.put(k) // as stored now
-	} else {
-		db.keys.forget(id) // another node may have delivered it meanwhile
-	}
-	return k, nil
-}
-
-// scanDelivered reads a row of deliverKey: a key, and whether its delivery was recorded.
-func scanDelivered(row pgx.Row) (*service.Key, bool, error) {
-	var marked bool
-	k, err := scanKeyAnd(row, &marked)
-	return k, marked, err
+	return &delivered, nil
 }

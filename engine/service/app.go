@@ -34,6 +34,7 @@ type AppSettings struct {
 	engine.Options
 	KeyLifetime time.Duration
 	MaxAttempts int
+	Escalation  Escalation
 }
 
 // Limits of the per-app settings.
@@ -47,7 +48,8 @@ const (
 
 // DefaultAppSettings are what a new app gets unless told otherwise.
 func DefaultAppSettings() AppSettings {
-	return AppSettings{Options: engine.DefaultOptions(), KeyLifetime: DefaultKeyLifetime, MaxAttempts: DefaultMaxAttempts}
+	return AppSettings{Options: engine.DefaultOptions(), KeyLifetime: DefaultKeyLifetime, MaxAttempts: DefaultMaxAttempts,
+		Escalation: DefaultEscalation()}
 }
 
 // Validate reports the first setting that is out of range, as an *engine.FieldError.
@@ -62,7 +64,7 @@ func (s AppSettings) Validate() error {
 	if s.MaxAttempts < 1 || s.MaxAttempts > MaxAttemptsLimit {
 		return &engine.FieldError{Field: "attempts", Value: s.MaxAttempts, Allowed: fmt.Sprintf("1 to %d", MaxAttemptsLimit)}
 	}
-	return nil
+	return s.Escalation.Validate()
 }
 
 // Credential sizes. An appkey is 128 random bits in hex (it is the only credential of the

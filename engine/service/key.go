@@ -17,11 +17,14 @@ type Key struct {
 	ID     string
 	AppID  int64
 	AppKey string // of the owning app, loaded with the key so a fetch costs one query
-	// AppEnabled and AppAPI are the owning app's state and dialect when the key was loaded.
+	// AppEnabled, AppAPI and AppEscalation are the owning app's state, dialect and
+	// escalation policy when the key was loaded.
 	AppEnabled    bool
 	AppAPI        API
+	AppEscalation Escalation
+	// Answer and Options are fixed at issuance, but for an escalation at the first delivery.
 	Answer        string
-	Options       engine.Options // fixed at issuance
+	Options       engine.Options
 	MaxAttempts   int
 	Attempts      int
 	Consumed      bool // verified successfully, out of attempts, or expired by request
@@ -29,6 +32,10 @@ type Key struct {
 	ExpiresAt     time.Time
 	ImageServedAt time.Time // zero until the image is first served
 	AudioServedAt time.Time // zero until the sound is first served
+	// Network is the client network of the first delivery, when the app escalates; its
+	// verification is attributed to it (escalate.go).
+	Network   NetworkID
+	Escalated bool // the first delivery made the challenge harder
 }
 
 // Channel is how a challenge reaches the user.
@@ -164,30 +171,57 @@ func validKeyID(id string) bool {
 	return true
 }
 
+// Challenge is a key's image or sound as delivered.
+type Challenge struct {
+	Data []byte
+	// First says that this was the key's first delivery on its channel. Web's quota of
+	// sounds counts these: replaying a sound already delivered costs nothing.
+	First bool
+}
+
 // KeyImage returns the JPEG of a live key of an app of api, the same bytes every time.
 // appKey, when not empty, must be the key's app (the Naver dialect names it; NHN browsers
-// fetch with the key alone).
-func (s *Service) KeyImage(ctx context.Context, api API, keyID, appKey string) ([]byte, error) {
-	return s.serve(ctx, api, keyID, appKey, Image)
+// fetch with the key alone). network is the client's network, an IPv4 address or an IPv6
+// /64, which the key's first delivery remembers and may escalate for (escalate.go); "" when
+// there is no client to speak of.
+func (s *Service) KeyImage(ctx context.Context, api API, keyID, appKey, network string) (Challenge, error) {
+	return s.serve(ctx, api, keyID, appKey, network, Image)
 }
 
 // KeyAudio returns the WAV of a live key, speaking the same answer as its image.
-func (s *Service) KeyAudio(ctx context.Context, api API, keyID, appKey string) ([]byte, error) {
-	return s.serve(ctx, api, keyID, appKey, Audio)
+func (s *Service) KeyAudio(ctx context.Context, api API, keyID, appKey, network string) (Challenge, error) {
+	return s.serve(ctx, api, keyID, appKey, network, Audio)
 }
 
-func (s *Service) serve(ctx context.Context, api API, keyID, appKey string, ch Channel) ([]byte, error) {
+func (s *Service) serve(ctx context.Context, api API, keyID, appKey, network string, ch Channel) (Challenge, error) {
 	if !validKeyID(keyID) {
-		return nil, ErrKeyNotFound
+		return Challenge{}, ErrKeyNotFound
 	}
 	if s.renderer == nil {
-		return nil, errors.New("this service was opened without a renderer")
+		return Challenge{}, errors.New("this service was opened without a renderer")
 	}
+	now := s.now().Truncate(time.Millisecond)
+	client := s.networkID(network)
+	var first bool
 	// The first delivery is recorded in the same step that checks the key, before drawing:
-	// one write instead of a read and a write.
-	k, err := s.store.DeliverKey(ctx, keyID, api, appKey, ch, s.now().Truncate(time.Millisecond))
+	// one write instead of a read and a write. An escalation is decided in that step too, so
+	// that concurrent fetches agree on it.
+	k, err := s.store.DeliverKey(ctx, keyID, func(k *Key) error {
+		unserved := k.ServedAt(NoChannel).IsZero()
+		var err error
+		if first, err = k.Deliver(api, appKey, ch, now); err != nil {
+			return err
+		}
+		if e := k.AppEscalation; unserved && e.Enabled && !client.IsZero() {
+			k.Network = client
+			if s.watch.suspect(client, now, e) {
+				return k.escalate()
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return Challenge{}, err
 	}
 	// No more challenges are drawn at once than there are cores: drawing is pure CPU work, so
 	// more at a time would finish none sooner, and each one drawing holds a canvas and its
@@ -195,7 +229,7 @@ func (s *Service) serve(ctx context.Context, api API, keyID, appKey string, ch C
 	select {
 	case s.drawing <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return Challenge{}, ctx.Err()
 	}
 	defer func() { <-s.drawing }()
 	start := time.Now() // the wall clock, not s.now: this measures work, not policy
@@ -206,10 +240,10 @@ func (s *Service) serve(ctx context.Context, api API, keyID, appKey string, ch C
 		data, err = s.renderer.Image(k.Answer, s.seed(k.ID), k.Options)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("drawing the %s of a key: %w", ch, err)
+		return Challenge{}, fmt.Errorf("drawing the %s of a key: %w", ch, err)
 	}
 	s.observer.Rendered(ch, time.Since(start))
-	return data, nil
+	return Challenge{Data: data, First: first}, nil
 }
 
 // Deliverable says whether the key's challenge may be delivered at now to a client of
@@ -228,6 +262,28 @@ func (k *Key) Deliverable(api API, appKey string, now time.Time) error {
 		return ErrKeyExpired
 	}
 	return nil
+}
+
+// Deliver records a delivery of the key's challenge on ch at now, if Deliverable allows it
+// (its error otherwise), and says whether it was the first on ch: only the first is recorded.
+func (k *Key) Deliver(api API, appKey string, ch Channel, now time.Time) (first bool, err error) {
+	if err := k.Deliverable(api, appKey, now); err != nil {
+		return false, err
+	}
+	var served *time.Time
+	switch ch {
+	case Image:
+		served = &k.ImageServedAt
+	case Audio:
+		served = &k.AudioServedAt
+	default:
+		return false, fmt.Errorf("no delivery on channel %q", ch)
+	}
+	if !served.IsZero() {
+		return false, nil
+	}
+	*served = now
+	return true, nil
 }
 
 // VerifyResult is what a verification tells beyond success or failure.
@@ -257,10 +313,13 @@ func (s *Service) Verify(ctx context.Context, app *App, keyID, answer string, re
 	}
 	now := s.now().Truncate(time.Millisecond)
 	var outcome Outcome
+	var client NetworkID
+	var solveTime time.Duration
 	err = s.store.UpdateKey(ctx, keyID, func(k *Key) (*Verification, error) {
 		if k.AppID != app.ID {
 			return nil, ErrKeyNotFound // another app's key is no key of this one
 		}
+		client = k.Network
 		if served := k.ServedAt(require); !served.IsZero() {
 			res = VerifyResult{ResponseTime: now.Sub(served), Served: true}
 		}
@@ -286,13 +345,18 @@ func (s *Service) Verify(ctx context.Context, app *App, keyID, answer string, re
 				v.Outcome, k.Consumed = Wrong, k.Attempts >= k.MaxAttempts
 			}
 		}
-		outcome = v.Outcome
+		outcome, solveTime = v.Outcome, v.ResponseTime
 		return v, nil
 	})
 	if err != nil {
 		return res, err
 	}
 	s.observer.KeyVerified(outcome)
+	// The answer counts for the network the challenge was delivered to. Answers to keys
+	// already expired or used up say nothing of how it reads challenges.
+	if e := app.Settings.Escalation; e.Enabled && !client.IsZero() && (outcome == Passed || outcome == Wrong) {
+		s.watch.record(client, now, outcome == Wrong || solveTime < e.FastSolve)
+	}
 	switch outcome {
 	case Passed:
 		return res, nil

@@ -7,7 +7,9 @@
 // the app's lifetime and allow the app's number of attempts; answers are trimmed and compared
 // case-insensitively in constant time; a key's drawing is seeded by an HMAC of the key under a
 // server secret kept in the database, so every process sharing the database draws a key
-// identically and a reloaded challenge is the same challenge.
+// identically and a reloaded challenge is the same challenge. A client network whose recent
+// answers look like a bot's gets harder challenges, decided at each key's first delivery
+// and kept by the key (escalate.go).
 package service
 
 import (
@@ -59,6 +61,9 @@ type Service struct {
 	log       *slog.Logger
 	retention time.Duration
 	secret    []byte // the seed secret, loaded once: it never changes
+	netKey    []byte // the key of NetworkID's hash, derived from secret
+	// watch holds each client network's recent answers, for escalation.
+	watch *answerWatch
 	// drawing holds one token per challenge being drawn; see serve.
 	drawing chan struct{}
 }
@@ -70,7 +75,8 @@ func New(ctx context.Context, store Store, r Renderer, o Options) (*Service, err
 		return nil, fmt.Errorf("loading the server secret: %w", err)
 	}
 	s := &Service{store: newCachingStore(store), renderer: r, now: o.Now, observer: o.Observer, log: o.Logger,
-		retention: o.Retention, secret: secret, drawing: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		retention: o.Retention, secret: secret, netKey: networkKey(secret), watch: newAnswerWatch(),
+		drawing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -85,6 +91,10 @@ func New(ctx context.Context, store Store, r Renderer, o Options) (*Service, err
 	}
 	return s, nil
 }
+
+// Renderer returns what the service draws with (nil for a service that never draws), so
+// that previews elsewhere draw as the service does.
+func (s *Service) Renderer() Renderer { return s.renderer }
 
 // Ping checks that the database answers, for health checks.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }

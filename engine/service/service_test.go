@@ -221,14 +221,14 @@ func TestVerifyRequiresTheChannelServed(t *testing.T) {
 		t.Fatalf("before the image: %v", err)
 	}
 	f.clock.Advance(time.Second)
-	if _, err := f.svc.KeyAudio(ctx, service.NHN, k.ID, ""); err != nil {
+	if _, err := f.svc.KeyAudio(ctx, service.NHN, k.ID, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Verify(ctx, app, k.ID, k.Answer, service.Image); !errors.Is(err, service.ErrNotServed) {
 		t.Fatalf("with only the sound served: %v", err)
 	}
 	f.clock.Advance(2 * time.Second)
-	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey); err != nil {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey, ""); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(1234 * time.Millisecond)
@@ -243,32 +243,32 @@ func TestServeChecksTheKey(t *testing.T) {
 	ctx := context.Background()
 	app, other := f.app(t, 1), f.app(t, 1)
 	k := f.key(t, app)
-	first, err := f.svc.KeyImage(ctx, service.NHN, k.ID, "")
+	first, err := f.svc.KeyImage(ctx, service.NHN, k.ID, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey)
-	if string(first) != string(again) {
-		t.Error("the same key drew two different images")
+	again, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, app.AppKey, "")
+	if string(first.Data) != string(again.Data) || !first.First || again.First {
+		t.Errorf("the same key drew two different images, or the deliveries were not first then later: %v, %v", first.First, again.First)
 	}
-	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, other.AppKey); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, other.AppKey, ""); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("fetched with another app: %v", err)
 	}
-	if _, err := f.svc.KeyImage(ctx, service.NHN, "AAAAAAAAAAAAAAAAAAAAAA", ""); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, "AAAAAAAAAAAAAAAAAAAAAA", "", ""); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("unknown key: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, false)
-	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, ""); !errors.Is(err, service.ErrAppDisabled) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, "", ""); !errors.Is(err, service.ErrAppDisabled) {
 		t.Errorf("disabled app: %v", err)
 	}
 	f.svc.SetAppEnabled(ctx, app.AppKey, true)
 	f.svc.Verify(ctx, app, k.ID, k.Answer, service.NoChannel)
-	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, ""); !errors.Is(err, service.ErrKeyUsedUp) {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, k.ID, "", ""); !errors.Is(err, service.ErrKeyUsedUp) {
 		t.Errorf("used key: %v", err)
 	}
 	k2 := f.key(t, app)
 	f.clock.Advance(service.DefaultKeyLifetime)
-	if _, err := f.svc.KeyAudio(ctx, service.NHN, k2.ID, ""); !errors.Is(err, service.ErrKeyExpired) {
+	if _, err := f.svc.KeyAudio(ctx, service.NHN, k2.ID, "", ""); !errors.Is(err, service.ErrKeyExpired) {
 		t.Errorf("expired key: %v", err)
 	}
 }
@@ -283,9 +283,9 @@ func TestServicesSharingADatabaseDrawAlike(t *testing.T) {
 	}
 	app := f.app(t, 1)
 	k := f.key(t, app)
-	a, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, "")
-	b, _ := other.KeyImage(ctx, service.NHN, k.ID, "")
-	if string(a) != string(b) {
+	a, _ := f.svc.KeyImage(ctx, service.NHN, k.ID, "", "")
+	b, _ := other.KeyImage(ctx, service.NHN, k.ID, "", "")
+	if string(a.Data) != string(b.Data) {
 		t.Fatal("two services drew the same key differently")
 	}
 }
@@ -517,7 +517,7 @@ func TestLegacyKeysStillVerify(t *testing.T) {
 	if err := f.db.CreateKey(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.KeyImage(ctx, service.NHN, legacy.ID, ""); err != nil {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, legacy.ID, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Verify(ctx, app, legacy.ID, "ace234", service.Image); err != nil {
@@ -580,10 +580,10 @@ func TestAppAnswersInItsDialectOnly(t *testing.T) {
 		{"a Naver key through NHN with its appkey", service.NHN, naverKey.ID, naver.AppKey},
 		{"an NHN key through Naver with its appkey", service.Naver, nhnKey.ID, nhn.AppKey},
 	} {
-		if _, err := f.svc.KeyImage(ctx, fetch.api, fetch.key, fetch.appKey); !errors.Is(err, service.ErrKeyNotFound) {
+		if _, err := f.svc.KeyImage(ctx, fetch.api, fetch.key, fetch.appKey, ""); !errors.Is(err, service.ErrKeyNotFound) {
 			t.Errorf("image of %s: %v", fetch.name, err)
 		}
-		if _, err := f.svc.KeyAudio(ctx, fetch.api, fetch.key, fetch.appKey); !errors.Is(err, service.ErrKeyNotFound) {
+		if _, err := f.svc.KeyAudio(ctx, fetch.api, fetch.key, fetch.appKey, ""); !errors.Is(err, service.ErrKeyNotFound) {
 			t.Errorf("sound of %s: %v", fetch.name, err)
 		}
 	}
@@ -599,7 +599,7 @@ func TestAppAnswersInItsDialectOnly(t *testing.T) {
 	if _, err := f.svc.App(ctx, service.NHN, naver.AppKey); err != nil {
 		t.Errorf("after switching to NHN: %v", err)
 	}
-	if _, err := f.svc.KeyImage(ctx, service.NHN, naverKey.ID, ""); err != nil {
+	if _, err := f.svc.KeyImage(ctx, service.NHN, naverKey.ID, "", ""); err != nil {
 		t.Errorf("its key after switching to NHN: %v", err)
 	}
 	if _, err := f.svc.App(ctx, service.Naver, naver.AppKey); !errors.Is(err, service.ErrUnknownApp) {

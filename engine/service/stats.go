@@ -19,6 +19,7 @@ type HourStats struct {
 	Images          int64     // keys whose image was served (first delivery)
 	Sounds          int64     // keys whose sound was served (first delivery)
 	ExpiredUnsolved int64     // keys that expired before they were used up
+	Escalated       int64     // keys made harder at their first delivery (escalate.go)
 	Passed          int64     // verifications that passed
 	Wrong           int64     // verifications with a wrong answer
 	Refused         int64     // verifications of a key already expired or used up
@@ -29,9 +30,39 @@ func (h *HourStats) add(o HourStats) {
 	h.Images += o.Images
 	h.Sounds += o.Sounds
 	h.ExpiredUnsolved += o.ExpiredUnsolved
+	h.Escalated += o.Escalated
 	h.Passed += o.Passed
 	h.Wrong += o.Wrong
 	h.Refused += o.Refused
+}
+
+// ChannelStats counts the verifications of the keys delivered on one channel: the sound if
+// it was ever fetched, else the image, else none (an NHN key answered unseen).
+type ChannelStats struct {
+	Passed, Wrong, Refused int64
+}
+
+// Verifications counts them all.
+func (c ChannelStats) Verifications() int64 { return c.Passed + c.Wrong + c.Refused }
+
+// SuccessRate is the share of them that passed, and false when there were none.
+func (c ChannelStats) SuccessRate() (float64, bool) {
+	n := c.Verifications()
+	if n == 0 {
+		return 0, false
+	}
+	return float64(c.Passed) / float64(n), true
+}
+
+func (c *ChannelStats) add(o Outcome, n int64) {
+	switch o {
+	case Passed:
+		c.Passed += n
+	case Wrong:
+		c.Wrong += n
+	default:
+		c.Refused += n
+	}
 }
 
 // SolveTime is how many passed verifications came Millis milliseconds after the challenge
@@ -53,6 +84,15 @@ type StatsWindow struct {
 type StatsData struct {
 	Hours      []HourStats
 	SolveTimes []SolveTime
+	// Channels counts the verifications by channel and outcome, for the whole window.
+	Channels []ChannelCount
+}
+
+// ChannelCount is how many verifications on a channel had an outcome.
+type ChannelCount struct {
+	Channel Channel
+	Outcome Outcome
+	Count   int64
 }
 
 // Stats are the statistics of one window.
@@ -62,6 +102,8 @@ type Stats struct {
 	Totals     HourStats
 	SolveTimes []SolveTime // fastest first
 	Solves     int64       // the sum of SolveTimes' counts: passes with a known solve time
+	// Channels holds the verifications by channel; a channel without any is absent.
+	Channels map[Channel]ChannelStats
 }
 
 // MaxStatsHours bounds a statistics window: 90 days of hours.
@@ -78,7 +120,13 @@ func (s *Service) Stats(ctx context.Context, appID int64, hours int) (*Stats, er
 	if err != nil {
 		return nil, err
 	}
-	st := &Stats{From: from, To: to, Hours: make([]HourStats, hours), SolveTimes: data.SolveTimes}
+	st := &Stats{From: from, To: to, Hours: make([]HourStats, hours), SolveTimes: data.SolveTimes,
+		Channels: map[Channel]ChannelStats{}}
+	for _, c := range data.Channels {
+		ch := st.Channels[c.Channel]
+		ch.add(c.Outcome, c.Count)
+		st.Channels[c.Channel] = ch
+	}
 	for i := range st.Hours {
 		st.Hours[i].Hour = from.Add(time.Duration(i) * time.Hour)
 	}
@@ -105,6 +153,17 @@ func (st *Stats) SuccessRate() (float64, bool) {
 		return 0, false
 	}
 	return float64(st.Totals.Passed) / float64(n), true
+}
+
+// AudioShare is the share of solves (passed verifications) whose key had its sound
+// delivered, and false when there were no solves. About 1% of people use the audio; much
+// more is bots farming it, since a speech recogniser is easier to come by than a reader of
+// these images.
+func (st *Stats) AudioShare() (float64, bool) {
+	if st.Totals.Passed == 0 {
+		return 0, false
+	}
+	return float64(st.Channels[Audio].Passed) / float64(st.Totals.Passed), true
 }
 
 // SolveTimePercentile is the nearest-rank percentile p (0 < p <= 1) of the solve times: the

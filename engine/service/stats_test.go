@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -22,9 +23,9 @@ func statsFixture(t *testing.T) (f *fixture, a, b *service.App) {
 		t.Helper()
 		var err error
 		if ch == service.Audio {
-			_, err = f.svc.KeyAudio(ctx, service.NHN, k.ID, "")
+			_, err = f.svc.KeyAudio(ctx, service.NHN, k.ID, "", "")
 		} else {
-			_, err = f.svc.KeyImage(ctx, service.NHN, k.ID, "")
+			_, err = f.svc.KeyImage(ctx, service.NHN, k.ID, "", "")
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -114,6 +115,23 @@ func TestStatsOfOneApp(t *testing.T) {
 	if h := st.Histogram([]time.Duration{time.Second, 2 * time.Second, 5 * time.Second}); !slices.Equal(h, []int64{0, 1, 0, 1}) {
 		t.Errorf("histogram %v", h)
 	}
+	// k1 and k2 were seen as images (a pass, its second answer, a wrong one), k3 heard.
+	wantChannels := map[service.Channel]service.ChannelStats{service.Image: {Passed: 1, Wrong: 1, Refused: 1}, service.Audio: {Passed: 1}}
+	if !maps.Equal(st.Channels, wantChannels) {
+		t.Errorf("channels %+v, want %+v", st.Channels, wantChannels)
+	}
+	if share, ok := st.AudioShare(); !ok || share != 0.5 {
+		t.Errorf("audio share %v %v, want 1 of 2 solves", share, ok)
+	}
+	if rate, ok := st.Channels[service.Image].SuccessRate(); !ok || rate != 1.0/3 {
+		t.Errorf("image success rate %v %v, want 1 of 3", rate, ok)
+	}
+	if rate, ok := st.Channels[service.Audio].SuccessRate(); !ok || rate != 1 {
+		t.Errorf("audio success rate %v %v", rate, ok)
+	}
+	if _, ok := st.Channels[service.NoChannel].SuccessRate(); ok {
+		t.Error("a success rate on a channel without verifications")
+	}
 }
 
 func TestStatsOfTheWholeServer(t *testing.T) {
@@ -128,6 +146,9 @@ func TestStatsOfTheWholeServer(t *testing.T) {
 	}
 	if d, _ := st.SolveTimePercentile(0.5); d != 3*time.Second {
 		t.Errorf("median of 1.5, 3 and 10 s: %v", d)
+	}
+	if share, ok := st.AudioShare(); !ok || share != 1.0/3 || st.Channels[service.Image].Passed != 2 {
+		t.Errorf("audio share %v %v, channels %+v", share, ok, st.Channels)
 	}
 }
 
@@ -153,6 +174,32 @@ func TestStatsOfAnEmptyWindow(t *testing.T) {
 	}
 	if h := st.Histogram([]time.Duration{time.Second}); !slices.Equal(h, []int64{0, 0}) {
 		t.Errorf("histogram %v", h)
+	}
+	if _, ok := st.AudioShare(); ok || len(st.Channels) != 0 {
+		t.Errorf("an audio share without solves, or channels %v", st.Channels)
+	}
+}
+
+// Escalated keys count once each, in the app and hour of their first delivery.
+func TestStatsCountEscalatedKeys(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, b := f.app(t, 1), f.app(t, 1)
+	for range 5 {
+		f.answer(t, a, botNet, time.Second, false)
+	}
+	k := f.delivered(t, b, botNet) // the network's answers count for every app
+	f.svc.KeyAudio(ctx, service.NHN, k.ID, "", botNet)
+	f.delivered(t, a, botNet)
+	f.delivered(t, a, personNet)
+	for app, want := range map[int64]int64{a.ID: 1, b.ID: 1, 0: 2} {
+		st, err := f.svc.Stats(ctx, app, 24)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Totals.Escalated != want || st.Hours[23].Escalated != want {
+			t.Errorf("app %d: %d escalated, want %d", app, st.Totals.Escalated, want)
+		}
 	}
 }
 

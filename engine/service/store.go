@@ -32,22 +32,24 @@ type Store interface {
 	// UpdateKey loads the key and calls update with it, then saves what update changed, so
 	// that no other update of the key can interleave: as if in one write transaction.
 	// If update returns an error, nothing is written and UpdateKey returns it; otherwise
-	// the key's Attempts, Consumed, ExpiresAt and served times are saved and the returned
-	// verification, if any, is recorded. It returns only once all of that is durable. A
-	// store may call update more than once (engine/postgres does when another update of
-	// the key came first), each time on the key as it is stored then: only the last call's
-	// changes and verification are saved, so update must decide from the key alone.
+	// what update changed of the key's Attempts, Consumed, ExpiresAt, served times, Answer,
+	// difficulty, Network and Escalated is saved and the returned verification, if any, is
+	// recorded. It returns only once all of that is durable. A store may call update more
+	// than once (engine/postgres does when another update of the key came first), each time
+	// on the key as it is stored then: only the last call's changes and verification are
+	// saved, so update must decide from the key alone.
 	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
-	// DeliverKey loads a key to deliver its challenge on ch at now to a client of api that
-	// names appKey (or none). If the key cannot be delivered (Key.Deliverable says why) it returns that error and changes nothing;
-	// otherwise, if this is the first delivery on ch, it records it at now, in the same
-	// step, so that a verification racing the delivery never sees the challenge as
-	// unserved. The record is seen at once by every later UpdateKey of this store, but
+	// DeliverKey is UpdateKey for a delivery of the key's challenge: deliver records it
+	// (Key.Deliver) and, at the first delivery, may remember the client's network and
+	// escalate the key, all in the same step, so that a verification racing the delivery
+	// never sees the challenge as unserved and concurrent fetches agree on what they draw.
+	// It returns the key as deliver left it, or deliver's error with nothing written. The
+	// change is seen at once by every later UpdateKey and DeliverKey of this store, but
 	// DeliverKey returns before it is durable, which it becomes with the store's next
 	// commit, within milliseconds: a crash in between forgets the delivery, which costs its
 	// user no more than a fresh challenge, whereas waiting would put a commit of its own on
 	// the way of almost every image served.
-	DeliverKey(ctx context.Context, id string, api API, appKey string, ch Channel, now time.Time) (*Key, error)
+	DeliverKey(ctx context.Context, id string, deliver func(*Key) error) (*Key, error)
 
 	// DeleteExpiredKeys deletes keys that expired before now and says how many of them
 	// were never used up (they expired unsolved).

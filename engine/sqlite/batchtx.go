@@ -26,6 +26,7 @@ const (
 	markImageServed
 	markAudioServed
 	setAttempts
+	markFirstDelivery
 	updateKeyState
 	insertVerification
 	addKeyCounts
@@ -39,13 +40,16 @@ var hotSQL = [numHotStatements]string{
 	markImageServed:    `UPDATE keys SET image_served_at = ? WHERE id = ?`,
 	markAudioServed:    `UPDATE keys SET audio_served_at = ? WHERE id = ?`,
 	setAttempts:        `UPDATE keys SET attempts = ?, consumed = ? WHERE id = ?`,
+	markFirstDelivery: `UPDATE keys SET image_served_at = ?, audio_served_at = ?, client_net = ?, escalated = ?,
+		answer = ?, difficulty = ? WHERE id = ?`,
 	updateKeyState: `UPDATE keys SET attempts = ?, consumed = ?, expires_at = ?, image_served_at = ?,
-		audio_served_at = ? WHERE id = ?`,
+		audio_served_at = ?, client_net = ?, escalated = ?, answer = ?, difficulty = ? WHERE id = ?`,
 	insertVerification: `INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
 		VALUES (?, ?, ?, ?, ?)`,
-	addKeyCounts: `INSERT INTO key_counts (app_id, hour, issued, images, sounds) VALUES (?, ?, ?, ?, ?)
+	addKeyCounts: `INSERT INTO key_counts (app_id, hour, issued, images, sounds, escalated) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (app_id, hour) DO UPDATE SET issued = issued + excluded.issued,
-			images = images + excluded.images, sounds = sounds + excluded.sounds`,
+			images = images + excluded.images, sounds = sounds + excluded.sounds,
+			escalated = escalated + excluded.escalated`,
 }
 
 // hotStatements are the statements prepared on one driver connection.
@@ -104,7 +108,7 @@ type countKey struct {
 	hour  int64 // Unix milliseconds / 3600000, as in key_counts
 }
 
-type keyCounts struct{ issued, images, sounds int64 }
+type keyCounts struct{ issued, images, sounds, escalated int64 }
 
 // count returns what the batch adds to the counts of app at t, for the caller to add to.
 func (t *batchTx) count(appID int64, at time.Time) *keyCounts {
@@ -123,7 +127,7 @@ func (t *batchTx) count(appID int64, at time.Time) *keyCounts {
 // flushCounts adds the batch's counts to key_counts, one upsert per app and hour.
 func (t *batchTx) flushCounts() error {
 	for k, c := range t.counts {
-		if err := t.exec(addKeyCounts, k.appID, k.hour, c.issued, c.images, c.sounds); err != nil {
+		if err := t.exec(addKeyCounts, k.appID, k.hour, c.issued, c.images, c.sounds, c.escalated); err != nil {
 			return err
 		}
 	}

@@ -22,10 +22,12 @@ func (db *DB) AppByID(ctx context.Context, id int64) (*service.App, error) {
 
 // UpdateApp replaces an app's name, dialect and settings.
 func (db *DB) UpdateApp(ctx context.Context, id int64, name string, api service.API, st service.AppSettings) error {
+	e := st.Escalation
 	res, err := db.writer.ExecContext(ctx, `UPDATE apps SET name = ?, api = ?, charset = ?, length = ?, difficulty = ?,
-		width = ?, height = ?, lang = ?, key_lifetime_s = ?, max_attempts = ? WHERE id = ?`,
+		width = ?, height = ?, lang = ?, key_lifetime_s = ?, max_attempts = ?, escalate = ?, escalate_min_answers = ?,
+		escalate_bad_percent = ?, fast_solve_ms = ? WHERE id = ?`,
 		name, string(api), string(st.Charset), st.Length, string(st.Difficulty), st.Width, st.Height, string(st.Lang),
-		int64(st.KeyLifetime/time.Second), st.MaxAttempts, id)
+		int64(st.KeyLifetime/time.Second), st.MaxAttempts, e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds(), id)
 	return oneRow(res, err, service.ErrUnknownApp)
 }
 

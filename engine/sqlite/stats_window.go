@@ -28,8 +28,8 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 		return hours[h]
 	}
 
-	rows, err := db.reader.QueryContext(ctx, `SELECT hour, sum(issued), sum(images), sum(sounds), sum(expired_unsolved)
-		FROM key_counts WHERE `+appFilter+` AND hour >= ? AND hour < ? GROUP BY hour`,
+	rows, err := db.reader.QueryContext(ctx, `SELECT hour, sum(issued), sum(images), sum(sounds), sum(expired_unsolved),
+		sum(escalated) FROM key_counts WHERE `+appFilter+` AND hour >= ? AND hour < ? GROUP BY hour`,
 		append(args, from/hourMillis, (to+hourMillis-1)/hourMillis)...)
 	if err != nil {
 		return nil, err
@@ -37,31 +37,35 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 	for rows.Next() {
 		var h int64
 		var c service.HourStats
-		if err := rows.Scan(&h, &c.Issued, &c.Images, &c.Sounds, &c.ExpiredUnsolved); err != nil {
+		if err := rows.Scan(&h, &c.Issued, &c.Images, &c.Sounds, &c.ExpiredUnsolved, &c.Escalated); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		s := hour(h)
-		s.Issued, s.Images, s.Sounds, s.ExpiredUnsolved = c.Issued, c.Images, c.Sounds, c.ExpiredUnsolved
+		s.Issued, s.Images, s.Sounds, s.ExpiredUnsolved, s.Escalated = c.Issued, c.Images, c.Sounds, c.ExpiredUnsolved, c.Escalated
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 
-	rows, err = db.reader.QueryContext(ctx, `SELECT created_at / 3600000 AS hour, outcome, count(*)
-		FROM verifications WHERE `+appFilter+` AND created_at >= ? AND created_at < ? GROUP BY hour, outcome`,
+	// By channel too, in the same pass over the records: the channel stats are their sums.
+	data := &service.StatsData{}
+	channels := map[service.ChannelCount]int64{}
+	rows, err = db.reader.QueryContext(ctx, `SELECT created_at / 3600000 AS hour, outcome, channel, count(*)
+		FROM verifications WHERE `+appFilter+` AND created_at >= ? AND created_at < ? GROUP BY hour, outcome, channel`,
 		append(args, from, to)...)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var h, n int64
-		var outcome string
-		if err := rows.Scan(&h, &outcome, &n); err != nil {
+		var outcome, channel string
+		if err := rows.Scan(&h, &outcome, &channel, &n); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		channels[service.ChannelCount{Channel: service.Channel(channel), Outcome: service.Outcome(outcome)}] += n
 		s := hour(h)
 		switch service.Outcome(outcome) {
 		case service.Passed:
@@ -77,7 +81,10 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 		return nil, err
 	}
 
-	data := &service.StatsData{}
+	for c, n := range channels {
+		c.Count = n
+		data.Channels = append(data.Channels, c)
+	}
 	// Grouped by the millisecond: exact percentiles for any threshold from at most one row
 	// per distinct time, which a key's lifetime (two hours at most) bounds.
 	rows, err = db.reader.QueryContext(ctx, `SELECT response_ms, count(*) FROM verifications

@@ -24,14 +24,16 @@ type statements struct {
 }
 
 const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, length, difficulty, width,
-	height, lang, key_lifetime_s, max_attempts, created_at`
+	height, lang, key_lifetime_s, max_attempts, created_at, escalate, escalate_min_answers, escalate_bad_percent,
+	fast_solve_ms`
 
 const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
 	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
-	k.image_served_at, k.audio_served_at, a.api`
+	k.image_served_at, k.audio_served_at, a.api, k.client_net, k.escalated, a.escalate, a.escalate_min_answers,
+	a.escalate_bad_percent, a.fast_solve_ms`
 
 // keyColumnCount is the number of keyColumns.
-const keyColumnCount = 18
+const keyColumnCount = 24
 
 const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = ?`
 
@@ -81,11 +83,14 @@ func fromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
 // CreateApp inserts app and sets its ID.
 func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 	st := app.Settings
+	e := st.Escalation
 	res, err := db.writer.ExecContext(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, api, charset,
-		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at, escalate,
+		escalate_min_answers, escalate_bad_percent, fast_solve_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(app.API), string(st.Charset), st.Length, string(st.Difficulty),
-		st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second), st.MaxAttempts, millis(app.CreatedAt))
+		st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second), st.MaxAttempts, millis(app.CreatedAt),
+		e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds())
 	if err != nil {
 		return err
 	}
@@ -98,12 +103,15 @@ type scanner interface{ Scan(dest ...any) error }
 func scanApp(row scanner) (*service.App, error) {
 	var a service.App
 	var api, charset, difficulty, lang string
-	var lifetime, created int64
+	var lifetime, created, fastMS int64
+	e := &a.Settings.Escalation
 	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &api, &charset, &a.Settings.Length,
-		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created)
+		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created,
+		&e.Enabled, &e.MinAnswers, &e.BadPercent, &fastMS)
 	if err != nil {
 		return nil, err
 	}
+	e.FastSolve = time.Duration(fastMS) * time.Millisecond
 	a.API = service.API(api)
 	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
 	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
@@ -214,6 +222,15 @@ func keyFromRow[V any](row []V) (*service.Key, error) {
 		ImageServedAt: millisOrZero(15),
 		AudioServedAt: millisOrZero(16),
 		AppAPI:        service.API(text(17)),
+		Escalated:     integer(19) != 0,
+		AppEscalation: service.Escalation{Enabled: integer(20) != 0, MinAnswers: int(integer(21)),
+			BadPercent: int(integer(22)), FastSolve: time.Duration(integer(23)) * time.Millisecond},
+	}
+	if net, ok := any(row[18]).([]byte); ok {
+		if len(net) != len(k.Network) {
+			return nil, fmt.Errorf("sqlite: a key's client network has %d bytes, not %d", len(net), len(k.Network))
+		}
+		copy(k.Network[:], net)
 	}
 	k.Options = engine.Options{Charset: engine.Charset(text(5)), Difficulty: engine.Difficulty(text(6)),
 		Width: int(integer(7)), Height: int(integer(8)), Lang: engine.Lang(text(9)),
@@ -248,22 +265,14 @@ func (db *DB) UpdateKey(ctx context.Context, id string, update func(*service.Key
 	return db.batch.write(ctx, func(tx *batchTx) error { return updateKey(tx, id, update) })
 }
 
-// DeliverKey loads a key for delivery and records its first delivery on ch (see
-// service.Store), answered before its commit.
-func (db *DB) DeliverKey(ctx context.Context, id string, api service.API, appKey string, ch service.Channel, now time.Time) (*service.Key, error) {
-	if ch != service.Image && ch != service.Audio {
-		return nil, fmt.Errorf("sqlite: no delivery on channel %q", ch)
-	}
+// DeliverKey runs deliver on the key and saves what it changed, answered before its commit
+// (see service.Store).
+func (db *DB) DeliverKey(ctx context.Context, id string, deliver func(*service.Key) error) (*service.Key, error) {
 	var delivered *service.Key
 	err := db.batch.writeEarly(ctx, func(tx *batchTx) error {
 		return updateKey(tx, id, func(k *service.Key) (*service.Verification, error) {
-			if err := k.Deliverable(api, appKey, now); err != nil {
+			if err := deliver(k); err != nil {
 				return nil, err
-			}
-			if ch == service.Audio && k.AudioServedAt.IsZero() {
-				k.AudioServedAt = now
-			} else if ch == service.Image && k.ImageServedAt.IsZero() {
-				k.ImageServedAt = now
 			}
 			delivered = k
 			return nil, nil
@@ -302,6 +311,9 @@ func updateKey(tx *batchTx, id string, update func(*service.Key) (*service.Verif
 	if before.AudioServedAt.IsZero() && !k.AudioServedAt.IsZero() {
 		tx.count(k.AppID, k.AudioServedAt).sounds++
 	}
+	if !before.Escalated && k.Escalated {
+		tx.count(k.AppID, k.ServedAt(service.NoChannel)).escalated++
+	}
 	if v == nil {
 		return nil
 	}
@@ -321,18 +333,33 @@ func saveKey(tx *batchTx, before, after *service.Key) error {
 	expires := !after.ExpiresAt.Equal(before.ExpiresAt)
 	image := !after.ImageServedAt.Equal(before.ImageServedAt)
 	audio := !after.AudioServedAt.Equal(before.AudioServedAt)
+	// What a first delivery may set besides its time: the client network, an escalation.
+	first := after.Network != before.Network || after.Escalated != before.Escalated ||
+		after.Answer != before.Answer || after.Options.Difficulty != before.Options.Difficulty
 	switch {
-	case !attempts && !expires && !image && !audio:
+	case !attempts && !expires && !image && !audio && !first:
 		return nil
-	case image && !attempts && !expires && !audio:
+	case image && !attempts && !expires && !audio && !first:
 		return tx.exec(markImageServed, millisOrNull(after.ImageServedAt), after.ID)
-	case audio && !attempts && !expires && !image:
+	case audio && !attempts && !expires && !image && !first:
 		return tx.exec(markAudioServed, millisOrNull(after.AudioServedAt), after.ID)
-	case attempts && !expires && !image && !audio:
+	case attempts && !expires && !image && !audio && !first:
 		return tx.exec(setAttempts, int64(after.Attempts), after.Consumed, after.ID)
+	case first && !attempts && !expires:
+		return tx.exec(markFirstDelivery, millisOrNull(after.ImageServedAt), millisOrNull(after.AudioServedAt),
+			networkOrNull(after.Network), after.Escalated, after.Answer, string(after.Options.Difficulty), after.ID)
 	}
 	return tx.exec(updateKeyState, int64(after.Attempts), after.Consumed, millis(after.ExpiresAt),
-		millisOrNull(after.ImageServedAt), millisOrNull(after.AudioServedAt), after.ID)
+		millisOrNull(after.ImageServedAt), millisOrNull(after.AudioServedAt), networkOrNull(after.Network),
+		after.Escalated, after.Answer, string(after.Options.Difficulty), after.ID)
+}
+
+// networkOrNull stores no network as NULL.
+func networkOrNull(n service.NetworkID) driver.Value {
+	if n.IsZero() {
+		return nil
+	}
+	return n[:]
 }
 
 // millisOrNull stores the zero time as NULL.

@@ -88,6 +88,14 @@ func set(t *testing.T, s service.Store, id string, change func(k *service.Key)) 
 	}
 }
 
+// deliver is the delivery the service asks DeliverKey for, without a client network.
+func deliver(api service.API, appKey string, ch service.Channel, now time.Time) func(*service.Key) error {
+	return func(k *service.Key) error {
+		_, err := k.Deliver(api, appKey, ch, now)
+		return err
+	}
+}
+
 // record stores a verification at at of a key of app issued then, which it uses up.
 func record(t *testing.T, s service.Store, app *service.App, at time.Time, o service.Outcome, rt time.Duration) {
 	t.Helper()
@@ -342,7 +350,7 @@ func testDeliverKeyFollowsTheRule(t *testing.T, s service.Store) {
 									t.Fatal(err)
 								}
 								want := before.Deliverable(api, asked, now)
-								got, err := s.DeliverKey(ctx, id, api, asked, ch, now)
+								got, err := s.DeliverKey(ctx, id, deliver(api, asked, ch, now))
 								if err != want {
 									t.Fatalf("%s of %+v asked by %q in %s: got %v, want %v", ch, before, asked, api, err, want)
 								}
@@ -370,7 +378,7 @@ func testDeliverKeyFollowsTheRule(t *testing.T, s service.Store) {
 			}
 		}
 	}
-	if _, err := s.DeliverKey(ctx, "nope", service.NHN, "", service.Image, now); !errors.Is(err, service.ErrKeyNotFound) {
+	if _, err := s.DeliverKey(ctx, "nope", deliver(service.NHN, "", service.Image, now)); !errors.Is(err, service.ErrKeyNotFound) {
 		t.Errorf("missing key: %v", err)
 	}
 }
@@ -532,13 +540,13 @@ func testStatsCountConcurrentKeys(t *testing.T, s service.Store) {
 			}
 			if i%4 < 2 { // 10 images in each hour; the second delivery does not count
 				for range 2 {
-					if _, err := s.DeliverKey(ctx, k.ID, service.NHN, "", service.Image, created.Add(time.Minute)); err != nil {
+					if _, err := s.DeliverKey(ctx, k.ID, deliver(service.NHN, "", service.Image, created.Add(time.Minute))); err != nil {
 						t.Error(err)
 					}
 				}
 			}
 			if i%5 == 0 { // 4 sounds in each hour
-				if _, err := s.DeliverKey(ctx, k.ID, service.NHN, "", service.Audio, created.Add(time.Minute)); err != nil {
+				if _, err := s.DeliverKey(ctx, k.ID, deliver(service.NHN, "", service.Audio, created.Add(time.Minute))); err != nil {
 					t.Error(err)
 				}
 			}
