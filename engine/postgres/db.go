@@ -5,16 +5,21 @@
 // keys or apps, say, is a migration in each of migrations/ and migrations/postgres/, then
 // the same few places in each store: the column lists (appColumns, keyColumns), the scans
 // (scanApp, scanKey), and the statements that write it; here also saveKeyIfUnchanged,
-// whose condition names every column an update may change, keyChanged, and CreateKey's
-// copy for the key cache.
+// whose condition names every column an update may change, the locked update's statement
+// (updateKeyLocked), keyChanged, CreateKey's copy for the key cache, and, for a counted
+// event, stats.go and housekeeping.go (migrations/postgres/0002_escalation.sql added the
+// escalation's columns so).
 //
 // Where SQLite serializes every write through one connection and commits them in groups,
 // PostgreSQL has row locks and commits concurrent transactions together by itself. A
-// flow takes three round trips, each one statement: the issuance's INSERT, the delivery's
-// read-and-mark, and the verification's conditional save, which writes only if the key is
-// as the node last saw it (kept in keycache.go when this node wrote it last, else read),
-// so that of any number of concurrent verifications of a key, on any number of nodes, one
-// at a time decides; a key under a burst of them is locked (SELECT … FOR UPDATE) instead.
+// flow takes three round trips when one node serves it (a sticky load balancer), each one
+// statement: the issuance's INSERT, then the delivery's and the verification's conditional
+// saves, each of which writes only if the key is as the node last saw it (kept in
+// keycache.go when this node wrote it last, else read first, a round trip more), so that of
+// any number of concurrent deliveries or verifications of a key, on any number of nodes,
+// one at a time decides; a key under a burst of them is locked (SELECT … FOR UPDATE)
+// instead. A delivery so saves whatever the service's delivery function changed (the first
+// delivery's time, the client network, an escalated answer and difficulty) in one step.
 // Nothing on the request path updates a row that other keys share (see key_counts in
 // migrations/postgres/0001_init.sql), so keys never queue for each other.
 //

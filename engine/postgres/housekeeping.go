@@ -11,7 +11,7 @@ const deleteBatch = 1000
 
 // deleteExpiredKeys deletes a batch of expired keys and, in the same statement, adds them to
 // key_counts: issued in the hour each was created, first deliveries in the hours they
-// happened, and, for those never used up, expired unsolved in the hour they expired. Until
+// happened, escalations in the hour of the first delivery, and, for those never used up, expired unsolved in the hour they expired. Until
 // then the statistics count them from the keys table (stats.go), so each key counts once,
 // whichever side of its deletion the statistics are read. Nodes running it at once skip
 // each other's rows (SKIP LOCKED) rather than wait for them, and a row can be deleted only
@@ -19,22 +19,25 @@ const deleteBatch = 1000
 const deleteExpiredKeys = `WITH gone AS (
 		DELETE FROM keys WHERE id IN (
 			SELECT id FROM keys WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING app_id, consumed, created_at, expires_at, image_served_at, audio_served_at),
+		RETURNING app_id, consumed, created_at, expires_at, image_served_at, audio_served_at, escalated),
 	events AS (
-		SELECT g.app_id, e.hour, e.issued, e.images, e.sounds, e.expired
+		SELECT g.app_id, e.hour, e.issued, e.images, e.sounds, e.expired, e.escalated
 		FROM gone g, LATERAL (VALUES
-			(g.created_at / 3600000, 1, 0, 0, 0),
-			(g.image_served_at / 3600000, 0, 1, 0, 0),
-			(g.audio_served_at / 3600000, 0, 0, 1, 0),
-			(CASE WHEN NOT g.consumed THEN g.expires_at / 3600000 END, 0, 0, 0, 1)
-		) AS e (hour, issued, images, sounds, expired)
+			(g.created_at / 3600000, 1, 0, 0, 0, 0),
+			(g.image_served_at / 3600000, 0, 1, 0, 0, 0),
+			(g.audio_served_at / 3600000, 0, 0, 1, 0, 0),
+			(CASE WHEN NOT g.consumed THEN g.expires_at / 3600000 END, 0, 0, 0, 1, 0),
+			(CASE WHEN g.escalated THEN LEAST(g.image_served_at, g.audio_served_at) / 3600000 END, 0, 0, 0, 0, 1)
+		) AS e (hour, issued, images, sounds, expired, escalated)
 		WHERE e.hour IS NOT NULL),
 	counted AS (
-		INSERT INTO key_counts AS c (app_id, hour, issued, images, sounds, expired_unsolved)
-		SELECT app_id, hour, sum(issued), sum(images), sum(sounds), sum(expired) FROM events GROUP BY app_id, hour
+		INSERT INTO key_counts AS c (app_id, hour, issued, images, sounds, expired_unsolved, escalated)
+		SELECT app_id, hour, sum(issued), sum(images), sum(sounds), sum(expired), sum(escalated) FROM events
+		GROUP BY app_id, hour
 		ON CONFLICT (app_id, hour) DO UPDATE SET issued = c.issued + excluded.issued,
 			images = c.images + excluded.images, sounds = c.sounds + excluded.sounds,
-			expired_unsolved = c.expired_unsolved + excluded.expired_unsolved)
+			expired_unsolved = c.expired_unsolved + excluded.expired_unsolved,
+			escalated = c.escalated + excluded.escalated)
 	SELECT count(*), count(*) FILTER (WHERE NOT consumed) FROM gone`
 
 // DeleteExpiredKeys deletes the keys that expired at or before now, in batches, and counts

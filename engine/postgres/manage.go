@@ -19,10 +19,13 @@ func (db *DB) AppByID(ctx context.Context, id int64) (*service.App, error) {
 
 // UpdateApp replaces an app's name, dialect and settings.
 func (db *DB) UpdateApp(ctx context.Context, id int64, name string, api service.API, st service.AppSettings) error {
+	e := st.Escalation
 	return db.execOne(ctx, service.ErrUnknownApp, `UPDATE apps SET name = $1, api = $2, charset = $3, length = $4,
-		difficulty = $5, width = $6, height = $7, lang = $8, key_lifetime_s = $9, max_attempts = $10 WHERE id = $11`,
+		difficulty = $5, width = $6, height = $7, lang = $8, key_lifetime_s = $9, max_attempts = $10, escalate = $11,
+		escalate_min_answers = $12, escalate_bad_percent = $13, fast_solve_ms = $14 WHERE id = $15`,
 		name, string(api), string(st.Charset), st.Length, string(st.Difficulty), st.Width, st.Height, string(st.Lang),
-		int64(st.KeyLifetime/time.Second), st.MaxAttempts, id)
+		int64(st.KeyLifetime/time.Second), st.MaxAttempts, e.Enabled, e.MinAnswers, e.BadPercent,
+		e.FastSolve.Milliseconds(), id)
 }
 
 // SetAppSecret replaces the hash of an app's secret.

@@ -33,16 +33,19 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 		return hours[h]
 	}
 
+	// An escalated key counts in the hour of its first delivery, on either channel (LEAST
+	// ignores a NULL).
 	rows, err := db.pool.Query(ctx, `SELECT hour, sum(issued)::bigint, sum(images)::bigint, sum(sounds)::bigint,
-		sum(expired_unsolved)::bigint FROM (
-			SELECT hour, issued, images, sounds, expired_unsolved FROM key_counts
+		sum(expired_unsolved)::bigint, sum(escalated)::bigint FROM (
+			SELECT hour, issued, images, sounds, expired_unsolved, escalated FROM key_counts
 			WHERE `+appFilter+` AND hour >= $1 AND hour < $2
 			UNION ALL
-			SELECT e.hour, e.issued, e.images, e.sounds, 0 FROM keys k, LATERAL (VALUES
-				(k.created_at / 3600000, 1, 0, 0),
-				(k.image_served_at / 3600000, 0, 1, 0),
-				(k.audio_served_at / 3600000, 0, 0, 1)
-			) AS e (hour, issued, images, sounds)
+			SELECT e.hour, e.issued, e.images, e.sounds, 0, e.escalated FROM keys k, LATERAL (VALUES
+				(k.created_at / 3600000, 1, 0, 0, 0),
+				(k.image_served_at / 3600000, 0, 1, 0, 0),
+				(k.audio_served_at / 3600000, 0, 0, 1, 0),
+				(CASE WHEN k.escalated THEN LEAST(k.image_served_at, k.audio_served_at) / 3600000 END, 0, 0, 0, 1)
+			) AS e (hour, issued, images, sounds, escalated)
 			WHERE `+appFilter+` AND e.hour >= $1 AND e.hour < $2
 		) AS c GROUP BY hour`, append([]any{fromHour, toHour}, args...)...)
 	if err != nil {
@@ -51,32 +54,37 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 	for rows.Next() {
 		var h int64
 		var c service.HourStats
-		if err := rows.Scan(&h, &c.Issued, &c.Images, &c.Sounds, &c.ExpiredUnsolved); err != nil {
+		if err := rows.Scan(&h, &c.Issued, &c.Images, &c.Sounds, &c.ExpiredUnsolved, &c.Escalated); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		s := hour(h)
-		s.Issued, s.Images, s.Sounds, s.ExpiredUnsolved = c.Issued, c.Images, c.Sounds, c.ExpiredUnsolved
+		s.Issued, s.Images, s.Sounds, s.ExpiredUnsolved, s.Escalated = c.Issued, c.Images, c.Sounds, c.ExpiredUnsolved, c.Escalated
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 
+	// By channel too, in the same pass over the records: the channel stats are their sums.
+	data := &service.StatsData{}
+	channels := map[service.ChannelCount]int64{}
 	from, to := millis(w.From), millis(w.To)
-	rows, err = db.pool.Query(ctx, `SELECT created_at / 3600000 AS hour, outcome, count(*)
-		FROM verifications WHERE `+appFilter+` AND created_at >= $1 AND created_at < $2 GROUP BY hour, outcome`,
+	rows, err = db.pool.Query(ctx, `SELECT created_at / 3600000 AS hour, outcome, channel, count(*)
+		FROM verifications WHERE `+appFilter+` AND created_at >= $1 AND created_at < $2
+		GROUP BY hour, outcome, channel`,
 		append([]any{from, to}, args...)...)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var h, n int64
-		var outcome string
-		if err := rows.Scan(&h, &outcome, &n); err != nil {
+		var outcome, channel string
+		if err := rows.Scan(&h, &outcome, &channel, &n); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		channels[service.ChannelCount{Channel: service.Channel(channel), Outcome: service.Outcome(outcome)}] += n
 		s := hour(h)
 		switch service.Outcome(outcome) {
 		case service.Passed:
@@ -92,7 +100,10 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 		return nil, err
 	}
 
-	data := &service.StatsData{}
+	for c, n := range channels {
+		c.Count = n
+		data.Channels = append(data.Channels, c)
+	}
 	rows, err = db.pool.Query(ctx, `SELECT response_ms, count(*) FROM verifications
 		WHERE `+appFilter+` AND created_at >= $1 AND created_at < $2 AND outcome = 'passed' AND response_ms IS NOT NULL
 		GROUP BY response_ms ORDER BY response_ms`, append([]any{from, to}, args...)...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -17,11 +18,13 @@ import (
 var _ service.Store = (*DB)(nil)
 
 const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, length, difficulty, width,
-	height, lang, key_lifetime_s, max_attempts, created_at`
+	height, lang, key_lifetime_s, max_attempts, created_at, escalate, escalate_min_answers, escalate_bad_percent,
+	fast_solve_ms`
 
 const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
 	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
-	k.image_served_at, k.audio_served_at, a.api`
+	k.image_served_at, k.audio_served_at, a.api, k.client_net, k.escalated, a.escalate, a.escalate_min_answers,
+	a.escalate_bad_percent, a.fast_solve_ms`
 
 const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = $1`
 
@@ -60,23 +63,28 @@ func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	st := app.Settings
+	e := st.Escalation
 	return db.pool.QueryRow(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, api, charset,
-		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at, escalate,
+		escalate_min_answers, escalate_bad_percent, fast_solve_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
 		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(app.API), string(st.Charset), st.Length,
 		string(st.Difficulty), st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second),
-		st.MaxAttempts, millis(app.CreatedAt)).Scan(&app.ID)
+		st.MaxAttempts, millis(app.CreatedAt), e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds()).Scan(&app.ID)
 }
 
 func scanApp(row pgx.Row) (*service.App, error) {
 	var a service.App
 	var api, charset, difficulty, lang string
-	var lifetime, created int64
+	var lifetime, created, fastMS int64
+	e := &a.Settings.Escalation
 	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &api, &charset, &a.Settings.Length,
-		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created)
+		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created,
+		&e.Enabled, &e.MinAnswers, &e.BadPercent, &fastMS)
 	if err != nil {
 		return nil, err
 	}
+	e.FastSolve = time.Duration(fastMS) * time.Millisecond
 	a.API = service.API(api)
 	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
 	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
@@ -161,6 +169,7 @@ func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	if err == nil && k.AppKey != "" {
 		stored := *k // as it reads back: no attempts, nothing served, millisecond times
 		stored.Attempts, stored.Consumed, stored.ImageServedAt, stored.AudioServedAt = 0, false, time.Time{}, time.Time{}
+		stored.Network, stored.Escalated = service.NetworkID{}, false
 		stored.CreatedAt, stored.ExpiresAt = fromMillis(millis(k.CreatedAt)), fromMillis(millis(k.ExpiresAt))
 		stored.Options.Length = utf8.RuneCountInString(k.Answer)
 		db.keys.put(&stored)
@@ -169,20 +178,20 @@ func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 }
 
 // scanKey reads one row of keyColumns.
-func scanKey(row pgx.Row) (*service.Key, error) { return scanKeyAnd(row) }
-
-// scanKeyAnd reads one row of keyColumns followed by more columns, into more.
-func scanKeyAnd(row pgx.Row, more ...any) (*service.Key, error) {
+func scanKey(row pgx.Row) (*service.Key, error) {
 	var k service.Key
 	var charset, difficulty, lang, api string
-	var created, expires int64
+	var created, expires, fastMS int64
 	var image, audio *int64
-	err := row.Scan(append([]any{&k.ID, &k.AppID, &k.AppKey, &k.AppEnabled, &k.Answer, &charset, &difficulty,
+	var network []byte
+	e := &k.AppEscalation
+	err := row.Scan(&k.ID, &k.AppID, &k.AppKey, &k.AppEnabled, &k.Answer, &charset, &difficulty,
 		&k.Options.Width, &k.Options.Height, &lang, &k.MaxAttempts, &k.Attempts, &k.Consumed, &created, &expires, &image,
-		&audio, &api}, more...)...)
+		&audio, &api, &network, &k.Escalated, &e.Enabled, &e.MinAnswers, &e.BadPercent, &fastMS)
 	if err != nil {
 		return nil, err
 	}
+	e.FastSolve = time.Duration(fastMS) * time.Millisecond
 	k.Options.Charset, k.Options.Difficulty, k.Options.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
 	k.Options.Length = utf8.RuneCountInString(k.Answer)
 	k.CreatedAt, k.ExpiresAt = fromMillis(created), fromMillis(expires)
@@ -191,6 +200,12 @@ func scanKeyAnd(row pgx.Row, more ...any) (*service.Key, error) {
 	}
 	if audio != nil {
 		k.AudioServedAt = fromMillis(*audio)
+	}
+	if network != nil {
+		if len(network) != len(k.Network) {
+			return nil, fmt.Errorf("postgres: a key's client network has %d bytes, not %d", len(network), len(k.Network))
+		}
+		copy(k.Network[:], network)
 	}
 	k.AppAPI = service.API(api)
 	return &k, nil
@@ -245,15 +260,20 @@ func (db *DB) updateKey(ctx context.Context, pool *pgxpool.Pool, id string, upda
 // maxOptimistic is how many times UpdateKey tries to save without a lock.
 const maxOptimistic = 2
 
-// saveKeyIfUnchanged saves a key's state ($2 to $6) if it still is as it was read ($7 to
-// $11), with its app as it was read ($17 to $19), and then records the verification ($12
-// to $16, none when $13 is NULL). It returns whether it saved.
+// saveKeyIfUnchanged saves a key's state ($2 to $6, and what a first delivery may set
+// besides its time: $20 to $23) if it still is as it was read ($7 to $11, $24 to $27), with
+// its app as it was read ($17 to $19, and the escalation policy a delivery decides by: $28
+// to $31), and then records the verification ($12 to $16, none when $13 is NULL). It
+// returns whether it saved. The condition names every column an update may change.
 const saveKeyIfUnchanged = `WITH saved AS (
-		UPDATE keys SET attempts = $2, consumed = $3, expires_at = $4, image_served_at = $5, audio_served_at = $6
+		UPDATE keys SET attempts = $2, consumed = $3, expires_at = $4, image_served_at = $5, audio_served_at = $6,
+			client_net = $20, escalated = $21, answer = $22, difficulty = $23
 		WHERE id = $1 AND attempts = $7 AND consumed = $8 AND expires_at = $9
 			AND image_served_at IS NOT DISTINCT FROM $10 AND audio_served_at IS NOT DISTINCT FROM $11
+			AND client_net IS NOT DISTINCT FROM $24 AND escalated = $25 AND answer = $26 AND difficulty = $27
 			AND EXISTS (SELECT 1 FROM apps a WHERE a.id = keys.app_id AND a.app_key = $17 AND a.enabled = $18
-				AND a.api = $19)
+				AND a.api = $19 AND a.escalate = $28 AND a.escalate_min_answers = $29
+				AND a.escalate_bad_percent = $30 AND a.fast_solve_ms = $31)
 		RETURNING id),
 	recorded AS (
 		INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)
@@ -295,7 +315,11 @@ func (db *DB) updateKeyOptimistically(ctx context.Context, pool *pgxpool.Pool, i
 		k.Attempts, k.Consumed, millis(k.ExpiresAt), millisOrNull(k.ImageServedAt), millisOrNull(k.AudioServedAt),
 		before.Attempts, before.Consumed, millis(before.ExpiresAt), millisOrNull(before.ImageServedAt),
 		millisOrNull(before.AudioServedAt), appID, outcome, channel, responseMS, at,
-		before.AppKey, before.AppEnabled, string(before.AppAPI)).Scan(&n)
+		before.AppKey, before.AppEnabled, string(before.AppAPI),
+		networkOrNull(k.Network), k.Escalated, k.Answer, string(k.Options.Difficulty),
+		networkOrNull(before.Network), before.Escalated, before.Answer, string(before.Options.Difficulty),
+		before.AppEscalation.Enabled, before.AppEscalation.MinAnswers, before.AppEscalation.BadPercent,
+		before.AppEscalation.FastSolve.Milliseconds()).Scan(&n)
 	switch {
 	case err != nil || n == 0:
 		db.keys.forget(id)
@@ -311,7 +335,17 @@ func (db *DB) updateKeyOptimistically(ctx context.Context, pool *pgxpool.Pool, i
 func keyChanged(before, after *service.Key) bool {
 	return after.Attempts != before.Attempts || after.Consumed != before.Consumed ||
 		!after.ExpiresAt.Equal(before.ExpiresAt) || !after.ImageServedAt.Equal(before.ImageServedAt) ||
-		!after.AudioServedAt.Equal(before.AudioServedAt)
+		!after.AudioServedAt.Equal(before.AudioServedAt) || after.Network != before.Network ||
+		after.Escalated != before.Escalated || after.Answer != before.Answer ||
+		after.Options.Difficulty != before.Options.Difficulty
+}
+
+// networkOrNull stores no network as NULL.
+func networkOrNull(n service.NetworkID) []byte {
+	if n.IsZero() {
+		return nil
+	}
+	return n[:]
 }
 
 // responseMillis is a verification's response time, NULL unless the challenge was served.
@@ -355,8 +389,9 @@ func (db *DB) updateKeyLocked(ctx context.Context, pool *pgxpool.Pool, id string
 	var write pgx.Batch
 	if keyChanged(&before, k) {
 		write.Queue(`UPDATE keys SET attempts = $1, consumed = $2, expires_at = $3, image_served_at = $4,
-			audio_served_at = $5 WHERE id = $6`, k.Attempts, k.Consumed, millis(k.ExpiresAt),
-			millisOrNull(k.ImageServedAt), millisOrNull(k.AudioServedAt), k.ID)
+			audio_served_at = $5, client_net = $6, escalated = $7, answer = $8, difficulty = $9 WHERE id = $10`,
+			k.Attempts, k.Consumed, millis(k.ExpiresAt), millisOrNull(k.ImageServedAt), millisOrNull(k.AudioServedAt),
+			networkOrNull(k.Network), k.Escalated, k.Answer, string(k.Options.Difficulty), k.ID)
 	}
 	if v != nil {
 		write.Queue(`INSERT INTO verifications (app_id, outcome, channel, response_ms, created_at)

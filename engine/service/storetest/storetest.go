@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -34,11 +35,14 @@ func Run(t *testing.T, newStore func(t *testing.T) service.Store) {
 		{"UpdateKeyWritesOnlyWithoutError", testUpdateKeyWritesOnlyWithoutError},
 		{"UpdateKeyIsAtomic", testUpdateKeyIsAtomic},
 		{"DeliverKeyFollowsTheRule", testDeliverKeyFollowsTheRule},
+		{"FirstDeliverySavesNetworkAndEscalation", testFirstDeliverySavesNetworkAndEscalation},
+		{"AppEscalationSettingsRoundTrip", testAppEscalationSettingsRoundTrip},
 		{"DeleteExpiredKeysCountsUnsolved", testDeleteExpiredKeysCountsUnsolved},
 		{"DeleteExpiredKeysInBatches", testDeleteExpiredKeysInBatches},
 		{"DeleteAppCascades", testDeleteAppCascades},
 		{"StatsByHour", testStatsByHour},
 		{"StatsCountConcurrentKeys", testStatsCountConcurrentKeys},
+		{"StatsByChannel", testStatsByChannel},
 		{"StatsRetention", testStatsRetention},
 		{"Operators", testOperators},
 		{"FirstOperatorOnce", testFirstOperatorOnce},
@@ -383,6 +387,139 @@ func testDeliverKeyFollowsTheRule(t *testing.T, s service.Store) {
 	}
 }
 
+// asStored reads a key as the next update sees it, deliveries not yet durable included.
+func asStored(t *testing.T, s service.Store, id string) *service.Key {
+	t.Helper()
+	var seen service.Key
+	set(t, s, id, func(k *service.Key) { seen = *k })
+	return &seen
+}
+
+// escalated sums the escalated keys of app's hours in [from, to).
+func escalated(t *testing.T, s service.Store, app *service.App, from, to time.Time) int64 {
+	t.Helper()
+	var n int64
+	for _, h := range stats(t, s, app.ID, from, to).Hours {
+		n += h.Escalated
+	}
+	return n
+}
+
+// What a first delivery sets besides its time (the client network, an escalation's answer
+// and difficulty) is saved with it, counted once in the statistics, in the hour of the first
+// delivery, whether the key is stored or housekeeping has deleted it, and loaded back with
+// the key.
+func testFirstDeliverySavesNetworkAndEscalation(t *testing.T, s service.Store) {
+	app := newApp(t, s, "k1")
+	now := base.Add(90 * time.Minute) // in the hour after the keys' issuance
+	newKey(t, s, app, "plain", now.Add(time.Hour))
+	newKey(t, s, app, "harder", now.Add(time.Hour))
+	network := service.NetworkID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+
+	first := func(escalate bool) func(*service.Key) error {
+		return func(k *service.Key) error {
+			if _, err := k.Deliver(service.NHN, "", service.Image, now); err != nil {
+				return err
+			}
+			k.Network = network
+			if escalate {
+				k.Answer, k.Options.Length, k.Options.Difficulty, k.Escalated = "ACE234XY", 8, engine.Hard, true
+			}
+			return nil
+		}
+	}
+	if _, err := s.DeliverKey(ctx, "plain", first(false)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.DeliverKey(ctx, "harder", first(true))
+	if err != nil || got.Answer != "ACE234XY" || !got.Escalated || got.Network != network {
+		t.Fatalf("delivered %+v, %v", got, err)
+	}
+	// A later delivery, on the other channel, keeps all of it, and returns it.
+	again, err := s.DeliverKey(ctx, "harder", deliver(service.NHN, "", service.Audio, now.Add(time.Second)))
+	if err != nil || again.Answer != "ACE234XY" || again.Options.Difficulty != engine.Hard || !again.Escalated {
+		t.Fatalf("delivered again %+v, %v", again, err)
+	}
+	asStored(t, s, "plain") // a write after them: every delivery is committed
+
+	plain, err := s.KeyByID(ctx, "plain")
+	if err != nil || plain.Network != network || plain.Escalated || plain.Answer != "ACE234" || plain.Options.Difficulty != engine.Normal {
+		t.Errorf("plain key: %+v, %v", plain, err)
+	}
+	harder, err := s.KeyByID(ctx, "harder")
+	if err != nil || harder.Network != network || !harder.Escalated || harder.Answer != "ACE234XY" ||
+		harder.Options.Length != 8 || harder.Options.Difficulty != engine.Hard || harder.AudioServedAt.IsZero() {
+		t.Errorf("escalated key: %+v, %v", harder, err)
+	}
+	if e := harder.AppEscalation; e != service.DefaultEscalation() {
+		t.Errorf("the key's app's policy: %+v", e)
+	}
+	if n := escalated(t, s, app, base, base.Add(3*time.Hour)); n != 1 {
+		t.Errorf("%d escalated keys counted, want 1", n)
+	}
+	if n := escalated(t, s, app, base.Add(time.Hour), base.Add(2*time.Hour)); n != 1 {
+		t.Errorf("%d escalated keys counted in the hour of the first delivery, want 1", n)
+	}
+
+	// A delivery decides by the app's policy as stored, however the key was issued.
+	issued := &service.Key{ID: "issued", AppID: app.ID, AppKey: app.AppKey, AppEnabled: true, AppAPI: app.API,
+		Answer: "ACE234", Options: engine.DefaultOptions(), MaxAttempts: 1, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateKey(ctx, issued); err != nil {
+		t.Fatal(err)
+	}
+	var policy service.Escalation
+	if _, err := s.DeliverKey(ctx, "issued", func(k *service.Key) error {
+		policy = k.AppEscalation
+		return first(false)(k)
+	}); err != nil || policy != service.DefaultEscalation() {
+		t.Errorf("delivered deciding by the policy %+v, %v", policy, err)
+	}
+
+	// The widest update, with attempts and served times at once, keeps them too.
+	set(t, s, "plain", func(k *service.Key) { k.Attempts, k.AudioServedAt, k.ExpiresAt = 1, now, now.Add(time.Minute) })
+	if k := asStored(t, s, "plain"); k.Network != network || k.Answer != "ACE234" || k.Attempts != 1 {
+		t.Errorf("after a wide update: %+v", k)
+	}
+
+	// Once housekeeping deletes the keys, the escalation still counts, once.
+	if deleted, _, err := s.DeleteExpiredKeys(ctx, now.Add(2*time.Hour)); err != nil || deleted != 3 {
+		t.Fatalf("deleted %d, %v", deleted, err)
+	}
+	if n := escalated(t, s, app, base, base.Add(3*time.Hour)); n != 1 {
+		t.Errorf("%d escalated keys counted after housekeeping, want 1", n)
+	}
+	if n := escalated(t, s, app, base.Add(time.Hour), base.Add(2*time.Hour)); n != 1 {
+		t.Errorf("%d escalated keys counted in the hour of the first delivery, want 1", n)
+	}
+}
+
+// An app's escalation policy is stored with its other settings.
+func testAppEscalationSettingsRoundTrip(t *testing.T, s service.Store) {
+	app := newApp(t, s, "k1")
+	if got, _ := s.AppByKey(ctx, "k1"); got.Settings.Escalation != service.DefaultEscalation() {
+		t.Fatalf("created with %+v", got.Settings.Escalation)
+	}
+	st := app.Settings
+	st.Escalation = service.Escalation{Enabled: false, MinAnswers: 12, BadPercent: 90, FastSolve: 1500 * time.Millisecond}
+	if err := s.UpdateApp(ctx, app.ID, app.Name, app.API, st); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AppByID(ctx, app.ID); got.Settings.Escalation != st.Escalation {
+		t.Fatalf("saved %+v, read %+v", st.Escalation, got.Settings.Escalation)
+	}
+	if apps, _ := s.ListApps(ctx); len(apps) != 1 || apps[0].Settings.Escalation != st.Escalation {
+		t.Fatalf("listed %+v", apps)
+	}
+	other := &service.App{Name: "other", AppKey: "k2", SecretHash: []byte{1}, Enabled: true, API: service.NHN,
+		Settings: st, CreatedAt: base}
+	if err := s.CreateApp(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AppByKey(ctx, "k2"); got.Settings.Escalation != st.Escalation {
+		t.Fatalf("created with %+v, read %+v", st.Escalation, got.Settings.Escalation)
+	}
+}
+
 func testDeleteExpiredKeysCountsUnsolved(t *testing.T, s service.Store) {
 	app := newApp(t, s, "k1")
 	now := base.Add(30 * time.Minute)
@@ -565,6 +702,64 @@ func testStatsCountConcurrentKeys(t *testing.T, s service.Store) {
 	want = []string{"0:20/10/4/0 0/0/0", "1:20/10/4/20 0/0/0", "2:0/0/0/20 0/0/0"}
 	if got := hourly(stats(t, s, app.ID, base, base.Add(3*time.Hour))); !slices.Equal(got, want) {
 		t.Fatalf("counts after housekeeping %v, want %v", got, want)
+	}
+}
+
+// Stats counts the verifications by channel and outcome over the whole window, for one app
+// or for all.
+func testStatsByChannel(t *testing.T, s service.Store) {
+	a, b := newApp(t, s, "a"), newApp(t, s, "b")
+	n := 0
+	verify := func(app *service.App, at time.Time, ch service.Channel, o service.Outcome) {
+		t.Helper()
+		n++
+		id := fmt.Sprintf("ch%03d", n)
+		newKey(t, s, app, id, at.Add(time.Hour))
+		if err := s.UpdateKey(ctx, id, func(k *service.Key) (*service.Verification, error) {
+			k.Consumed = true
+			return &service.Verification{AppID: app.ID, Outcome: o, Channel: ch, Served: ch != service.NoChannel,
+				ResponseTime: time.Second, At: at}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verify(a, base.Add(time.Minute), service.Image, service.Passed)
+	verify(a, base.Add(2*time.Minute), service.Image, service.Passed)
+	verify(a, base.Add(61*time.Minute), service.Image, service.Wrong) // another hour, the same sums
+	verify(a, base.Add(3*time.Minute), service.Audio, service.Passed)
+	verify(a, base.Add(4*time.Minute), service.Audio, service.Expired)
+	verify(a, base.Add(5*time.Minute), service.NoChannel, service.UsedUp)
+	verify(b, base.Add(6*time.Minute), service.Audio, service.Passed)
+	verify(a, base.Add(3*time.Hour), service.Image, service.Passed) // after the window
+
+	counts := func(appID int64) map[service.ChannelCount]bool {
+		t.Helper()
+		got := map[service.ChannelCount]bool{}
+		for _, c := range stats(t, s, appID, base, base.Add(2*time.Hour)).Channels {
+			if got[c] {
+				t.Errorf("%+v twice", c)
+			}
+			got[c] = true
+		}
+		return got
+	}
+	want := map[service.ChannelCount]bool{
+		{Channel: service.Image, Outcome: service.Passed, Count: 2}:     true,
+		{Channel: service.Image, Outcome: service.Wrong, Count: 1}:      true,
+		{Channel: service.Audio, Outcome: service.Passed, Count: 1}:     true,
+		{Channel: service.Audio, Outcome: service.Expired, Count: 1}:    true,
+		{Channel: service.NoChannel, Outcome: service.UsedUp, Count: 1}: true,
+	}
+	if got := counts(a.ID); !maps.Equal(got, want) {
+		t.Errorf("app a by channel: %v, want %v", got, want)
+	}
+	delete(want, service.ChannelCount{Channel: service.Audio, Outcome: service.Passed, Count: 1})
+	want[service.ChannelCount{Channel: service.Audio, Outcome: service.Passed, Count: 2}] = true
+	if got := counts(0); !maps.Equal(got, want) {
+		t.Errorf("every app by channel: %v, want %v", got, want)
+	}
+	if d := stats(t, s, a.ID, base.Add(5*time.Hour), base.Add(6*time.Hour)); len(d.Channels) != 0 {
+		t.Errorf("an empty window by channel: %+v", d.Channels)
 	}
 }
 
