@@ -117,7 +117,9 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	status, page = get(t, browser, "POST", a.base+"/admin/apps", url.Values{"csrf": {string(m[1])}, "name": {"shop"},
 		"api": {"nhn"}, "charset": {string(d.Charset)}, "difficulty": {string(d.Difficulty)}, "lang": {string(d.Lang)},
 		"length": {fmt.Sprint(d.Length)}, "width": {fmt.Sprint(d.Width)}, "height": {fmt.Sprint(d.Height)},
-		"lifetime": {"600"}, "attempts": {"1"}})
+		"lifetime": {"600"}, "attempts": {"1"}, "escalate": {"1"},
+		"escalate_min_answers": {fmt.Sprint(d.Escalation.MinAnswers)}, "escalate_bad_percent": {fmt.Sprint(d.Escalation.BadPercent)},
+		"fast_solve": {fmt.Sprint(d.Escalation.FastSolve.Seconds())}})
 	m = regexp.MustCompile(`<code id="appkey">([0-9a-f]+)</code>`).FindSubmatch(page)
 	if status != http.StatusOK || m == nil {
 		t.Fatalf("creating an app in the admin UI of node A: %d %.300s", status, page)
