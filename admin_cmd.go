@@ -21,7 +21,7 @@ commands:
                       sign-in blocks are lifted (for admin, the file holding the password
                       of the first start is removed)
 
-Every command takes -config FILE and -data DIR.`
+Every command takes -config FILE, -data DIR and -database URL.`
 
 // runAdmin manages the admin UI's operator accounts directly in the database, so that an
 // operator who lost the password can get back in; the server may be running meanwhile.

@@ -26,7 +26,7 @@ commands:
   enable APPKEY                  undo disable
   delete APPKEY                  delete an application with its keys and statistics
 
-Every command takes -config FILE and -data DIR; run "captcha app create -h" for the settings.`
+Every command takes -config FILE, -data DIR and -database URL; run "captcha app create -h" for the settings.`
 
 // runApp manages applications directly in the database, so the server need not run (it may:
 // the database is shared safely, and the change applies to its next request).

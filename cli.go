@@ -29,8 +29,11 @@ commands:
   app     create, list, disable, enable or delete applications (run "captcha app help")
   admin   set an admin UI password: captcha admin passwd -user NAME (password on stdin)
   gen     write sample challenges to a directory
+  backup  copy the SQLite database while the server runs: captcha backup -out FILE
+  restore replace the SQLite database with a backup, the server stopped: captcha restore -in FILE
+  version print the version
 
-Every command takes -config FILE and -data DIR. Run "captcha COMMAND -h" for its flags.`
+Every command takes -config FILE, -data DIR and -database URL (PostgreSQL). Run "captcha COMMAND -h" for its flags.`
 
 // run parses the subcommand and hands the rest of the arguments to it.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -47,6 +50,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAdmin(ctx, args, stdin, stdout, stderr)
 	case "gen":
 		return runGen(ctx, args, stdout, stderr)
+	case "version":
+		return runVersion(ctx, args, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -62,12 +71,14 @@ func commandFlags(name string, stderr io.Writer, o *commonFlags) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.config, "config", "", "TOML configuration file (env CAPTCHA_CONFIG)")
 	fs.StringVar(&o.data, "data", "", "data directory (env CAPTCHA_DATA; default ./data)")
+	fs.StringVar(&o.database, "database", "", "PostgreSQL URL, postgres://… (env CAPTCHA_DATABASE_URL; default SQLite in the data directory)")
 	return fs
 }
 
 type commonFlags struct {
-	config string
-	data   string
+	config   string
+	data     string
+	database string
 }
 
 // parseFlags parses args and turns a parse failure into a usage error.

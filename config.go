@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"captcha/engine/postgres"
 )
 
 // Config is everything the server can be told. Its sources, weakest first: DefaultConfig,
@@ -19,6 +21,9 @@ import (
 type Config struct {
 	Listen  string `toml:"listen"`
 	DataDir string `toml:"data_dir"`
+	// DatabaseURL selects PostgreSQL (postgres://…), shared by every node given it; empty,
+	// SQLite in DataDir.
+	DatabaseURL string `toml:"database_url"`
 	// TrustedProxies are the addresses or CIDR networks of reverse proxies whose
 	// X-Forwarded-For header gives the client's address and whose X-Forwarded-Proto header
 	// (or echo's other scheme headers) says whether it came over HTTPS. Empty: the headers
@@ -134,6 +139,10 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", c.DataDir, "a directory path"}
 	}
+	if c.DatabaseURL != "" && !postgres.IsURL(c.DatabaseURL) {
+		return &ConfigError{"database_url", postgres.Redact(c.DatabaseURL),
+			"empty (SQLite in data_dir), or a PostgreSQL URL: postgres://USER:PASSWORD@HOST:PORT/DATABASE"}
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -240,6 +249,7 @@ var envVars = []struct {
 }{
 	{"CAPTCHA_LISTEN", "listen", func(c *Config, v string) error { c.Listen = v; return nil }},
 	{"CAPTCHA_DATA", "data_dir", func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"CAPTCHA_DATABASE_URL", "database_url", func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 	{"CAPTCHA_LOG_FORMAT", "log.format", func(c *Config, v string) error { c.Log.Format = v; return nil }},
 	{"CAPTCHA_LOG_LEVEL", "log.level", func(c *Config, v string) error { c.Log.Level = v; return nil }},
 	{"CAPTCHA_TRUSTED_PROXIES", "trusted_proxies", func(c *Config, v string) error {
@@ -346,6 +356,9 @@ func configFor(flags commonFlags, override func(*Config)) (Config, error) {
 	}
 	if flags.data != "" {
 		cfg.DataDir = flags.data
+	}
+	if flags.database != "" {
+		cfg.DatabaseURL = flags.database
 	}
 	if override != nil {
 		override(&cfg)

@@ -78,6 +78,22 @@ func TestConfigFlagsWinOverEnvironment(t *testing.T) {
 	}
 }
 
+// The database comes from database_url, CAPTCHA_DATABASE_URL or -database, strongest last.
+func TestConfigDatabaseURL(t *testing.T) {
+	t.Setenv("CAPTCHA_CONFIG", writeFile(t, "c.toml", "database_url = \"postgres://file/db\"\n"))
+	t.Setenv("CAPTCHA_DATABASE_URL", "")
+	if cfg, err := configFor(commonFlags{}, nil); err != nil || cfg.DatabaseURL != "postgres://file/db" {
+		t.Fatalf("from the file: %q, %v", cfg.DatabaseURL, err)
+	}
+	t.Setenv("CAPTCHA_DATABASE_URL", "postgresql://env/db")
+	if cfg, err := configFor(commonFlags{}, nil); err != nil || cfg.DatabaseURL != "postgresql://env/db" {
+		t.Fatalf("from the environment: %q, %v", cfg.DatabaseURL, err)
+	}
+	if cfg, err := configFor(commonFlags{database: "postgres://flag/db"}, nil); err != nil || cfg.DatabaseURL != "postgres://flag/db" {
+		t.Fatalf("from the flag: %q, %v", cfg.DatabaseURL, err)
+	}
+}
+
 func TestConfigErrorsNameTheProblem(t *testing.T) {
 	cases := []struct {
 		name, file string
@@ -98,6 +114,8 @@ func TestConfigErrorsNameTheProblem(t *testing.T) {
 		{"secure cookies misspelt", "[admin]\nsecure_cookies = \"yes\"\n", nil, []string{"admin.secure_cookies", "yes", "auto", "always"}},
 		{"secure cookies from env", "", map[string]string{"CAPTCHA_ADMIN_SECURE_COOKIES": "never"}, []string{"admin.secure_cookies", "never"}},
 		{"short metrics token", "[metrics]\ntoken = \"short\"\n", nil, []string{"metrics.token", "at least 16"}},
+		{"database not postgres", "database_url = \"mysql://u:hunter22@h/db\"\n", nil, []string{"database_url", "postgres://", "xxxxx"}},
+		{"database from env", "", map[string]string{"CAPTCHA_DATABASE_URL": "captcha.db"}, []string{"database_url", "captcha.db"}},
 		{"metrics token with a space", "", map[string]string{"CAPTCHA_METRICS_TOKEN": "0123456789 abcdefgh"}, []string{"metrics.token", "without spaces"}},
 	}
 	for _, tc := range cases {

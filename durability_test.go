@@ -34,10 +34,10 @@ func buildBinary(t *testing.T) string {
 
 // startServer runs `captcha serve` on a free loopback port and returns it with its address
 // once it logs that it is serving.
-func startServer(t *testing.T, bin, data string) (*exec.Cmd, string) {
+func startServer(t *testing.T, bin, data string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "-data", data, "-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "CAPTCHA_LOG_FORMAT=json", "CAPTCHA_CONFIG=")
+	cmd := exec.Command(bin, append([]string{"serve", "-data", data, "-listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), "CAPTCHA_LOG_FORMAT=json", "CAPTCHA_CONFIG=", "CAPTCHA_DATABASE_URL=")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +99,11 @@ func fetch(t *testing.T, url string) {
 }
 
 // createAppWith runs captcha app create and returns the appkey and secret it printed.
-func createAppWith(t *testing.T, bin, data, name, api string) (appKey, secret string) {
+func createAppWith(t *testing.T, bin, data, name, api string, args ...string) (appKey, secret string) {
 	t.Helper()
-	out, err := exec.Command(bin, "app", "create", "-name", name, "-api", api, "-data", data).Output()
+	cmd := exec.Command(bin, append([]string{"app", "create", "-name", name, "-api", api, "-data", data}, args...)...)
+	cmd.Env = append(os.Environ(), "CAPTCHA_CONFIG=", "CAPTCHA_DATABASE_URL=")
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("app create: %v", err)
 	}

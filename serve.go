@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,7 +15,6 @@ import (
 	"captcha/admin"
 	"captcha/engine"
 	"captcha/engine/service"
-	"captcha/engine/sqlite"
 	"captcha/web"
 )
 
@@ -52,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close() // after the server and housekeeping have stopped, below
 	if !hasCustomerApp(ctx, svc) {
-		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data and -config)")
+		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data, -database and -config)")
 	}
 	adminUI, err := openAdmin(ctx, cfg, svc, db, svc.Renderer(), log)
 	if err != nil {
@@ -84,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		<-housekept
 	}()
 
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.DataDir, "database", db.Path(),
+	log.Info("serving", "version", buildVersion(), "addr", ln.Addr().String(), "data", cfg.DataDir, "database", db.Path(),
 		"rate_limits", cfg.Limits.Enabled)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -113,7 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *admin.Handler, log *slog.Logger) *echo.Echo {
 	router := web.New(web.Options{
 		Service: svc, Logger: log, Metrics: metrics, TrustedProxies: cfg.trustedNetworks(),
-		MetricsToken: cfg.Metrics.Token,
+		MetricsToken: cfg.Metrics.Token, Version: buildVersion(),
 		Limits: web.Limits{
 			Enabled:       cfg.Limits.Enabled,
 			AppIssue:      web.Rate{PerSecond: cfg.Limits.AppIssueRate, Burst: cfg.Limits.AppIssueBurst},
@@ -128,11 +126,12 @@ func newRouter(cfg Config, svc *service.Service, metrics *web.Metrics, adminUI *
 	return router
 }
 
-// openService opens the database in the data directory (creating both if missing, and
-// keeping other users out of the directory) and the service on it. With draw, the service
-// draws in the style of the database's server secret, so every process on one database
-// draws a key alike; commands that never draw skip loading fonts and voices.
-func openService(ctx context.Context, cfg Config, draw bool, o service.Options) (*service.Service, *sqlite.DB, error) {
+// openService opens the database (PostgreSQL at database_url, or SQLite in the data
+// directory) and the service on it. The data directory is created if missing, and other
+// users kept out of it, either way: it holds the first start's admin password. With draw,
+// the service draws in the style of the database's server secret, so every process on one
+// database draws a key alike; commands that never draw skip loading fonts and voices.
+func openService(ctx context.Context, cfg Config, draw bool, o service.Options) (*service.Service, database, error) {
 	was, err := secureDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
@@ -142,7 +141,7 @@ func openService(ctx context.Context, cfg Config, draw bool, o service.Options) 
 		o.Logger.Warn("the data directory was open to other users: it is now its owner's alone",
 			"dir", cfg.DataDir, "was", fmt.Sprintf("%04o", was), "now", "0700")
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName))
+	db, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -194,7 +193,7 @@ func hasCustomerApp(ctx context.Context, svc *service.Service) bool {
 // openAdmin prepares the admin UI: on the first start it creates the admin account, whose
 // generated password goes to a file in the data directory (never to the log) and is stored
 // only as a hash, and the demo page's app.
-func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db *sqlite.DB, r service.Renderer, log *slog.Logger) (*admin.Handler, error) {
+func openAdmin(ctx context.Context, cfg Config, svc *service.Service, db database, r service.Renderer, log *slog.Logger) (*admin.Handler, error) {
 	ops, err := service.NewOperators(db, service.OperatorOptions{})
 	if err != nil {
 		return nil, err

@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"captcha/engine"
+	"captcha/engine/postgres"
+	"captcha/engine/postgres/pgtest"
 	"captcha/engine/service"
 	"captcha/engine/sqlite"
 	"captcha/web"
@@ -39,6 +41,9 @@ import (
 // flows/s over its renders/s is the share the server keeps of what the engine can do. Run:
 //
 //	go test ./web -run '^$' -bench Flows -benchtime 3s -count 3
+//
+// The postgres/ sub-benchmarks run the same flows on PostgreSQL (a throwaway server the
+// benchmark starts, as the tests do; skipped where PostgreSQL is not installed).
 //
 // CAPTCHA_BENCH_MILLION=1 adds clients=4 against a database holding 1,000,000 live keys,
 // to compare with clients=4 on an empty one (inserting them takes a while).
@@ -82,12 +87,48 @@ func BenchmarkFlows(b *testing.B) {
 	b.Run("no-drawing/clients=32", func(b *testing.B) {
 		runFlows(b, blankServer(), 32)
 	})
+	// The same flows on PostgreSQL, where it is installed.
+	if err := pgtest.Available(); err != nil {
+		b.Run("postgres", func(b *testing.B) { b.Skip(err) })
+	} else {
+		postgresFlows(b, r)
+	}
 	if os.Getenv("CAPTCHA_BENCH_MILLION") == "1" {
 		million := server(r, 1_000_000)
 		b.Run("clients=4/keys=1M", func(b *testing.B) {
 			runFlows(b, million(), 4)
 		})
 	}
+}
+
+// postgresFlows runs the flows on PostgreSQL, on a server of the benchmark's own on this
+// machine, durable (fsync on, as SQLite's commits are written before they return): one
+// node's throughput on the shared store against SQLite's, sharing the cores with the
+// database.
+func postgresFlows(b *testing.B, r service.Renderer) {
+	pgServer := func(r service.Renderer) func() *loadServer {
+		return sync.OnceValue(func() *loadServer {
+			pg := pgtest.Start(b, pgtest.Options{Durable: true})
+			db, err := postgres.Open(context.Background(), pg.NewDatabase(b), postgres.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			s := newLoadServerOn(b, db, r)
+			s.dbCPU = pg.CPU
+			return s
+		})
+	}
+	pg := pgServer(r)
+	for _, clients := range []int{1, 4, 32} {
+		b.Run(fmt.Sprintf("postgres/clients=%d", clients), func(b *testing.B) {
+			runFlows(b, pg(), clients)
+		})
+	}
+	blankPG := pgServer(blankRenderer{})
+	b.Run("postgres/no-drawing/clients=32", func(b *testing.B) {
+		runFlows(b, blankPG(), 32)
+	})
 }
 
 // blankRenderer returns a JPEG-sized payload without drawing: the seed, then zeros.
@@ -140,9 +181,18 @@ func (a *answerBook) read(img []byte) (string, bool) {
 
 type loadServer struct {
 	url     string
-	db      *sqlite.DB
+	db      service.Store
 	appKey  string
 	answers *answerBook
+	// dbCPU is the processor time a database server of its own has used, for a store
+	// that has one (PostgreSQL); nil for SQLite, whose work is in this process's.
+	dbCPU func() time.Duration
+}
+
+// batchStats is what sqlite.DB says of its group commit; PostgreSQL commits concurrent
+// transactions together by itself, and says nothing.
+type batchStats interface {
+	BatchStats() (ops, transactions int64)
 }
 
 // newLoadServer starts the server on a loopback listener with limits off, as for a load
@@ -168,6 +218,13 @@ func newLoadServer(b testing.TB, r service.Renderer, keys int) *loadServer {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
+	return newLoadServerOn(b, db, r)
+}
+
+// newLoadServerOn starts the server on a loopback listener with db.
+func newLoadServerOn(b testing.TB, db service.Store, r service.Renderer) *loadServer {
+	b.Helper()
+	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	metrics := web.NewMetrics()
 	answers := newAnswerBook(r)
@@ -273,8 +330,16 @@ func runFlows(b *testing.B, s *loadServer, clients int) {
 	var wg sync.WaitGroup
 	stopRSS := sampleRSS()
 	b.ResetTimer()
-	opsBefore, txsBefore := s.db.BatchStats()
+	var opsBefore, txsBefore int64
+	batches, hasBatches := s.db.(batchStats)
+	if hasBatches {
+		opsBefore, txsBefore = batches.BatchStats()
+	}
 	cpu := processCPU()
+	var dbCPU time.Duration
+	if s.dbCPU != nil {
+		dbCPU = s.dbCPU()
+	}
 	start := time.Now()
 	for c := range clients {
 		wg.Go(func() {
@@ -291,6 +356,9 @@ func runFlows(b *testing.B, s *loadServer, clients int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu = processCPU() - cpu
+	if s.dbCPU != nil {
+		dbCPU = s.dbCPU() - dbCPU
+	}
 	b.StopTimer()
 	peakRSS := stopRSS()
 	all := slices.Concat(latencies...)
@@ -304,12 +372,18 @@ func runFlows(b *testing.B, s *loadServer, clients int) {
 	b.ReportMetric(pct(0.90), "p90-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(peakRSS, "peak-rss-MB")
-	if ops, txs := s.db.BatchStats(); txs > txsBefore {
-		b.ReportMetric(float64(ops-opsBefore)/float64(txs-txsBefore), "ops/commit")
+	if hasBatches {
+		if ops, txs := batches.BatchStats(); txs > txsBefore {
+			b.ReportMetric(float64(ops-opsBefore)/float64(txs-txsBefore), "ops/commit")
+		}
 	}
 	// CPU time per flow, server and load generator together: unlike flows/s, it does not
 	// depend on what else the machine is running.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(all)), "cpu-µs/flow")
+	if s.dbCPU != nil {
+		// And the database server's, which runs beside on the same cores.
+		b.ReportMetric(float64(dbCPU.Microseconds())/float64(len(all)), "db-cpu-µs/flow")
+	}
 }
 
 // processCPU is the CPU time (user and system) this process has used so far.

@@ -218,8 +218,8 @@ func TestRestartKeepsKeys(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
-	h := newHarness(t)
-	if r := h.do("GET", "/healthz"); r.status != 200 || r.json(t)["status"] != "ok" {
+	h := newHarness(t, func(o *web.Options, _ *service.AppSettings) { o.Version = "1.2.3" })
+	if r := h.do("GET", "/healthz"); r.status != 200 || r.json(t)["status"] != "ok" || r.json(t)["version"] != "1.2.3" {
 		t.Fatalf("healthz: %d %s", r.status, r.body)
 	}
 	h.db.Close()

@@ -36,6 +36,8 @@ type Options struct {
 	TrustedProxies []*net.IPNet
 	// MetricsToken, if set, is required as "Authorization: Bearer TOKEN" to read /metrics.
 	MetricsToken string
+	// Version is the server's, shown by /healthz.
+	Version string
 }
 
 // maxBody bounds request bodies: no endpoint reads one, so anything large is a mistake.
@@ -51,8 +53,9 @@ type server struct {
 	// authFailures counts, per client network, the calls whose app could not be identified.
 	authFailures *keyedLimiter
 	// sounds is the quota of sounds per client network.
-	sounds *keyedLimiter
-	now    func() time.Time
+	sounds  *keyedLimiter
+	now     func() time.Time
+	version string
 }
 
 // New builds the router.
@@ -67,6 +70,7 @@ func New(o Options) *echo.Echo {
 		authFailures: newKeyedLimiter(o.Limits.Enabled, o.Limits.IPAuthFailure),
 		sounds:       newKeyedLimiter(o.Limits.Enabled, o.Limits.IPSounds),
 		now:          time.Now,
+		version:      o.Version,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
@@ -245,9 +249,9 @@ func (s *server) healthz(c echo.Context) error {
 	defer cancel()
 	if err := s.svc.Ping(ctx); err != nil {
 		c.Set(failureKey, err)
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "version": s.version})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.version})
 }
 
 // Errors of the HTTP layer itself, mapped by each dialect like the service's.

@@ -139,16 +139,18 @@ func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 	}
 	now := s.now().Truncate(time.Millisecond)
 	k := &Key{
-		ID:          newKeyID(now),
-		AppID:       app.ID,
-		AppKey:      app.AppKey,
-		AppEnabled:  app.Enabled,
-		AppAPI:      app.API,
-		Answer:      answer,
-		Options:     app.Settings.Options,
-		MaxAttempts: app.Settings.MaxAttempts,
-		CreatedAt:   now,
-		ExpiresAt:   now.Add(app.Settings.KeyLifetime),
+		ID:         newKeyID(now),
+		AppID:      app.ID,
+		AppKey:     app.AppKey,
+		AppEnabled: app.Enabled,
+		AppAPI:     app.API,
+		// As the store loads it, for a store that remembers the keys it wrote (engine/postgres).
+		AppEscalation: app.Settings.Escalation,
+		Answer:        answer,
+		Options:       app.Settings.Options,
+		MaxAttempts:   app.Settings.MaxAttempts,
+		CreatedAt:     now,
+		ExpiresAt:     now.Add(app.Settings.KeyLifetime),
 	}
 	if err := s.store.CreateKey(ctx, k); err != nil {
 		return nil, err

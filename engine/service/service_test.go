@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"captcha/engine"
+	"captcha/engine/postgres"
+	"captcha/engine/postgres/pgtest"
 	"captcha/engine/service"
 	"captcha/engine/service/servicetest"
 	"captcha/engine/sqlite"
@@ -40,9 +43,42 @@ func (c *counts) KeyVerified(service.Outcome)                  {}
 func (c *counts) KeysExpired(n int)                            { c.expired.Add(int64(n)) }
 func (c *counts) Rendered(ch service.Channel, d time.Duration) {}
 
+// store is what the tests need of a store: both engine/sqlite's and engine/postgres's are.
+type store interface {
+	service.Store
+	service.OperatorStore
+	Close() error
+}
+
+// TestMain stops the PostgreSQL server that tests start under CAPTCHA_TEST_STORE=postgres.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// openStore opens an empty store for t: SQLite in a temporary directory, or with
+// CAPTCHA_TEST_STORE=postgres (as .ci/run runs this package a second time) a fresh database
+// on a throwaway PostgreSQL server, so that the service's every rule is checked on both.
+func openStore(t *testing.T) store {
+	t.Helper()
+	ctx := context.Background()
+	var db store
+	var err error
+	switch os.Getenv("CAPTCHA_TEST_STORE") {
+	case "", "sqlite":
+		db, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), sqlite.FileName))
+	case "postgres":
+		db, err = postgres.Open(ctx, pgtest.Shared(t).NewDatabase(t), postgres.Options{})
+	default:
+		t.Fatalf("CAPTCHA_TEST_STORE=%q: sqlite or postgres", os.Getenv("CAPTCHA_TEST_STORE"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 type fixture struct {
 	svc   *service.Service
-	db    *sqlite.DB
+	db    store
 	clock *servicetest.Clock
 	obs   *counts
 }
@@ -50,11 +86,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), sqlite.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t)
+	var err error
 	f := &fixture{db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), obs: &counts{}}
 	f.svc, err = service.New(ctx, db, fakeRenderer{}, service.Options{Now: f.clock.Now, Observer: f.obs})
 	if err != nil {

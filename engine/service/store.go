@@ -29,12 +29,15 @@ type Store interface {
 
 	CreateKey(ctx context.Context, k *Key) error
 	KeyByID(ctx context.Context, id string) (*Key, error)
-	// UpdateKey loads the key and calls update with it, all inside one write transaction,
-	// so that no other update of the key can interleave. If update returns an error,
-	// nothing is written and UpdateKey returns it; otherwise what update changed of the
-	// key's Attempts, Consumed, ExpiresAt, served times, Answer, difficulty, Network and
-	// Escalated is saved and the returned verification, if any, is recorded. It returns
-	// only once all of that is durable.
+	// UpdateKey loads the key and calls update with it, then saves what update changed, so
+	// that no other update of the key can interleave: as if in one write transaction.
+	// If update returns an error, nothing is written and UpdateKey returns it; otherwise
+	// what update changed of the key's Attempts, Consumed, ExpiresAt, served times, Answer,
+	// difficulty, Network and Escalated is saved and the returned verification, if any, is
+	// recorded. It returns only once all of that is durable. A store may call update more
+	// than once (engine/postgres does when another update of the key came first), each time
+	// on the key as it is stored then: only the last call's changes and verification are
+	// saved, so update must decide from the key alone.
 	UpdateKey(ctx context.Context, id string, update func(*Key) (*Verification, error)) error
 	// DeliverKey is UpdateKey for a delivery of the key's challenge: deliver records it
 	// (Key.Deliver) and, at the first delivery, may remember the client's network and

@@ -4,14 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"captcha/engine"
-	"captcha/engine/service"
 )
 
 func op(fn func(*batchTx) error) *writeOp { return &writeOp{fn: fn, done: make(chan error, 1)} }
@@ -117,56 +112,5 @@ func TestCheckpointsRunInTheBackground(t *testing.T) {
 			t.Fatalf("after 5 s, %d of %d WAL frames are checkpointed", copied, frames)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// Group commit adds up key_counts for the whole batch: concurrent issuances and first
-// deliveries, in two hours, all count, however the batches fell.
-func TestBatchCountsIssuedAndDelivered(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "counted")
-	hour := time.UnixMilli(1_700_002_800_000) // on the hour
-	var wg sync.WaitGroup
-	for i := range 40 {
-		wg.Go(func() {
-			created := hour.Add(time.Duration(i%2) * time.Hour) // 20 in each hour
-			k := &service.Key{ID: fmt.Sprintf("key%02d", i), AppID: app.ID, Answer: "ACE234",
-				Options: engine.DefaultOptions(), MaxAttempts: 1, CreatedAt: created, ExpiresAt: created.Add(time.Hour)}
-			if err := db.CreateKey(ctx, k); err != nil {
-				t.Error(err)
-				return
-			}
-			if i%4 < 2 { // 10 images in each hour; the second delivery does not count
-				for range 2 {
-					if _, err := db.DeliverKey(ctx, k.ID, deliver(service.NHN, "", service.Image, created.Add(time.Minute))); err != nil {
-						t.Error(err)
-					}
-				}
-			}
-			if i%5 == 0 { // 4 sounds in each hour
-				if _, err := db.DeliverKey(ctx, k.ID, deliver(service.NHN, "", service.Audio, created.Add(time.Minute))); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	keyAsTheWriterSeesIt(t, db, "key00") // a write after them all: every delivery is committed
-	rows, err := db.reader.Query(`SELECT hour, issued, images, sounds FROM key_counts WHERE app_id = ? ORDER BY hour`, app.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var got []string
-	for rows.Next() {
-		var h, issued, images, sounds int64
-		if err := rows.Scan(&h, &issued, &images, &sounds); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, fmt.Sprintf("%d:%d/%d/%d", h-hour.UnixMilli()/3_600_000, issued, images, sounds))
-	}
-	if want := []string{"0:20/10/4", "1:20/10/4"}; !slices.Equal(got, want) {
-		t.Fatalf("key_counts %v, want %v", got, want)
 	}
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -158,71 +157,6 @@ func TestReadMigrationsRejectsBadNames(t *testing.T) {
 	}
 }
 
-func TestKeyRoundTrip(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "k1")
-	exp := time.UnixMilli(1_700_000_600_000)
-	want := testKey(t, db, app, "key1", exp)
-	got, err := db.KeyByID(ctx, "key1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.AppKey != "k1" || !got.AppEnabled || got.Answer != want.Answer || got.Options != want.Options ||
-		!got.ExpiresAt.Equal(exp) || !got.ImageServedAt.IsZero() {
-		t.Fatalf("got %+v", got)
-	}
-	served := exp.Add(-30 * time.Second)
-	db.UpdateKey(ctx, "key1", func(k *service.Key) (*service.Verification, error) {
-		k.ImageServedAt = served
-		return nil, nil
-	})
-	got, _ = db.KeyByID(ctx, "key1")
-	if !got.ImageServedAt.Equal(served) || !got.AudioServedAt.IsZero() {
-		t.Fatalf("served at %v / %v", got.ImageServedAt, got.AudioServedAt)
-	}
-	if _, err := db.KeyByID(ctx, "nope"); !errors.Is(err, service.ErrKeyNotFound) {
-		t.Errorf("missing key: %v", err)
-	}
-	if _, err := db.AppByKey(ctx, "nope"); !errors.Is(err, service.ErrUnknownApp) {
-		t.Errorf("missing app: %v", err)
-	}
-}
-
-func TestUpdateKeyWritesOnlyWithoutError(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "k1")
-	testKey(t, db, app, "key1", time.UnixMilli(1_700_000_600_000))
-	boom := errors.New("boom")
-	err := db.UpdateKey(ctx, "key1", func(k *service.Key) (*service.Verification, error) {
-		k.Attempts, k.Consumed = 1, true
-		return &service.Verification{AppID: app.ID, Outcome: service.Wrong, Channel: service.NoChannel}, boom
-	})
-	if err != boom {
-		t.Fatalf("got %v", err)
-	}
-	k, _ := db.KeyByID(ctx, "key1")
-	if k.Attempts != 0 || k.Consumed || countRows(t, db, "verifications") != 0 {
-		t.Fatal("a failed update wrote")
-	}
-	err = db.UpdateKey(ctx, "key1", func(k *service.Key) (*service.Verification, error) {
-		k.Attempts, k.Consumed = 1, true
-		return &service.Verification{AppID: app.ID, Outcome: service.Passed, Channel: service.Image,
-			Served: true, ResponseTime: 1500 * time.Millisecond, At: time.UnixMilli(1_700_000_100_000)}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ = db.KeyByID(ctx, "key1")
-	if k.Attempts != 1 || !k.Consumed || countRows(t, db, "verifications") != 1 {
-		t.Fatal("the update was not saved")
-	}
-	if err := db.UpdateKey(ctx, "nope", nil); !errors.Is(err, service.ErrKeyNotFound) {
-		t.Errorf("missing key: %v", err)
-	}
-}
-
 func countRows(t *testing.T, db *DB, table string) int {
 	t.Helper()
 	var n int
@@ -230,46 +164,6 @@ func countRows(t *testing.T, db *DB, table string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func TestDeleteExpiredKeysCountsUnsolved(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "k1")
-	now := time.UnixMilli(1_700_000_000_000)
-	testKey(t, db, app, "old-unsolved", now.Add(-time.Second))
-	testKey(t, db, app, "old-solved", now.Add(-time.Second))
-	testKey(t, db, app, "live", now.Add(time.Second))
-	db.UpdateKey(ctx, "old-solved", func(k *service.Key) (*service.Verification, error) {
-		k.Consumed = true
-		return nil, nil
-	})
-	deleted, unsolved, err := db.DeleteExpiredKeys(ctx, now)
-	if err != nil || deleted != 2 || unsolved != 1 {
-		t.Fatalf("deleted %d, unsolved %d, %v", deleted, unsolved, err)
-	}
-	if _, err := db.KeyByID(ctx, "live"); err != nil {
-		t.Error("a live key was deleted")
-	}
-}
-
-// More expired keys than one batch holds are all deleted.
-func TestDeleteExpiredKeysInBatches(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "k1")
-	now := time.UnixMilli(1_700_000_000_000)
-	_, err := db.writer.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-		INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang, max_attempts, created_at, expires_at)
-		SELECT 'k' || i, ?, 'ACE234', 'alnum', 'normal', 240, 80, 'en', 1, 0, ? FROM n`,
-		2*deleteBatch+5, app.ID, millis(now)-1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deleted, unsolved, err := db.DeleteExpiredKeys(ctx, now)
-	if err != nil || deleted != 2*deleteBatch+5 || unsolved != deleted || countRows(t, db, "keys") != 0 {
-		t.Fatalf("deleted %d, unsolved %d, %v", deleted, unsolved, err)
-	}
 }
 
 func TestVerificationRetentionAndHourlyStats(t *testing.T) {
@@ -340,117 +234,4 @@ func TestVerificationRetentionAndHourlyStats(t *testing.T) {
 	if !strings.Contains(plan.String(), "verifications_by_app_time") {
 		t.Errorf("plan does not use the index: %s", plan.String())
 	}
-}
-
-func TestDeleteAppCascades(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "k1")
-	testKey(t, db, app, "key1", time.UnixMilli(1_700_000_600_000))
-	db.UpdateKey(ctx, "key1", func(*service.Key) (*service.Verification, error) {
-		return &service.Verification{AppID: app.ID, Outcome: service.Wrong, Channel: service.NoChannel}, nil
-	})
-	if err := db.SetAppEnabled(ctx, "k1", false); err != nil {
-		t.Fatal(err)
-	}
-	if k, _ := db.KeyByID(ctx, "key1"); k.AppEnabled {
-		t.Error("key of a disabled app reports it enabled")
-	}
-	if err := db.DeleteApp(ctx, "k1"); err != nil {
-		t.Fatal(err)
-	}
-	if countRows(t, db, "keys")+countRows(t, db, "verifications") != 0 {
-		t.Error("the app's keys or records survived it")
-	}
-	if err := db.DeleteApp(ctx, "k1"); !errors.Is(err, service.ErrUnknownApp) {
-		t.Errorf("second delete: %v", err)
-	}
-	if err := db.SetAppEnabled(ctx, "k1", true); !errors.Is(err, service.ErrUnknownApp) {
-		t.Errorf("enable deleted: %v", err)
-	}
-}
-
-// deliver is the delivery the service asks DeliverKey for, without the client network.
-func deliver(api service.API, appKey string, ch service.Channel, now time.Time) func(*service.Key) error {
-	return func(k *service.Key) error {
-		_, err := k.Deliver(api, appKey, ch, now)
-		return err
-	}
-}
-
-// DeliverKey follows service.Key.Deliverable in every state a key can be in, and records
-// only a first delivery, on its own channel.
-func TestDeliverKeyFollowsTheRule(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	mine, theirs := testApp(t, db, "mine"), testApp(t, db, "theirs")
-	if err := db.SetAppEnabled(ctx, "theirs", false); err != nil {
-		t.Fatal(err)
-	}
-	now := time.UnixMilli(1_700_000_000_000)
-	earlier := now.Add(-time.Second)
-	n := 0
-	for _, app := range []*service.App{mine, theirs} {
-		for _, consumed := range []bool{false, true} {
-			for _, expires := range []time.Time{now.Add(-time.Millisecond), now, now.Add(time.Millisecond)} {
-				for _, served := range []time.Time{{}, earlier} {
-					for _, ch := range []service.Channel{service.Image, service.Audio} {
-						for _, asked := range []string{"", "mine", "theirs"} {
-							for _, api := range []service.API{service.NHN, service.Naver} {
-								n++
-								id := fmt.Sprintf("key%03d", n)
-								testKey(t, db, app, id, expires)
-								db.UpdateKey(ctx, id, func(k *service.Key) (*service.Verification, error) {
-									k.Consumed, k.ImageServedAt = consumed, served
-									return nil, nil
-								})
-								before, err := db.KeyByID(ctx, id)
-								if err != nil {
-									t.Fatal(err)
-								}
-								want := before.Deliverable(api, asked, now)
-								got, err := db.DeliverKey(ctx, id, deliver(api, asked, ch, now))
-								if err != want {
-									t.Fatalf("%s of %+v asked by %q in %s: got %v, want %v", ch, before, asked, api, err, want)
-								}
-								after := keyAsTheWriterSeesIt(t, db, id)
-								wantImage, wantAudio := before.ImageServedAt, before.AudioServedAt
-								if want == nil && ch == service.Image && wantImage.IsZero() {
-									wantImage = now
-								}
-								if want == nil && ch == service.Audio {
-									wantAudio = now
-								}
-								if !after.ImageServedAt.Equal(wantImage) || !after.AudioServedAt.Equal(wantAudio) {
-									t.Fatalf("%s of %+v: served at %v / %v", ch, before, after.ImageServedAt, after.AudioServedAt)
-								}
-								if want == nil && (got.Answer != before.Answer || got.Options != before.Options ||
-									got.ID != id || got.AppKey != app.AppKey || got.AppAPI != app.API || !got.ServedAt(ch).Equal(after.ServedAt(ch))) {
-									t.Fatalf("delivered %+v, stored %+v", got, after)
-								}
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	if _, err := db.DeliverKey(ctx, "nope", deliver(service.NHN, "", service.Image, now)); !errors.Is(err, service.ErrKeyNotFound) {
-		t.Errorf("missing key: %v", err)
-	}
-}
-
-// keyAsTheWriterSeesIt reads a key through the writer, which sees deliveries that are not
-// committed yet.
-func keyAsTheWriterSeesIt(t *testing.T, db *DB, id string) *service.Key {
-	t.Helper()
-	var seen service.Key
-	err := db.UpdateKey(context.Background(), id, func(k *service.Key) (*service.Verification, error) {
-		seen = *k
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &seen
 }

@@ -6,96 +6,12 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
-	"time"
 
-	"captcha/engine"
 	"captcha/engine/service"
 )
 
-// What a first delivery sets besides its time (the client network, an escalation's answer
-// and difficulty) is saved with it, counted once in key_counts, and loaded back with the key.
-func TestFirstDeliverySavesNetworkAndEscalation(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "k1")
-	now := time.UnixMilli(1_700_000_000_000)
-	testKey(t, db, app, "plain", now.Add(time.Hour))
-	testKey(t, db, app, "harder", now.Add(time.Hour))
-	network := service.NetworkID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
-
-	first := func(escalate bool) func(*service.Key) error {
-		return func(k *service.Key) error {
-			if _, err := k.Deliver(service.NHN, "", service.Image, now); err != nil {
-				return err
-			}
-			k.Network = network
-			if escalate {
-				k.Answer, k.Options.Length, k.Options.Difficulty, k.Escalated = "ACE234XY", 8, engine.Hard, true
-			}
-			return nil
-		}
-	}
-	if _, err := db.DeliverKey(ctx, "plain", first(false)); err != nil {
-		t.Fatal(err)
-	}
-	got, err := db.DeliverKey(ctx, "harder", first(true))
-	if err != nil || got.Answer != "ACE234XY" || !got.Escalated {
-		t.Fatalf("delivered %+v, %v", got, err)
-	}
-	// A later delivery, on the other channel, keeps all of it.
-	if _, err := db.DeliverKey(ctx, "harder", deliver(service.NHN, "", service.Audio, now.Add(time.Second))); err != nil {
-		t.Fatal(err)
-	}
-	keyAsTheWriterSeesIt(t, db, "plain") // a write after them: every delivery is committed
-
-	plain, err := db.KeyByID(ctx, "plain")
-	if err != nil || plain.Network != network || plain.Escalated || plain.Answer != "ACE234" || plain.Options.Difficulty != engine.Normal {
-		t.Errorf("plain key: %+v, %v", plain, err)
-	}
-	harder, err := db.KeyByID(ctx, "harder")
-	if err != nil || harder.Network != network || !harder.Escalated || harder.Answer != "ACE234XY" ||
-		harder.Options.Length != 8 || harder.Options.Difficulty != engine.Hard || harder.AudioServedAt.IsZero() {
-		t.Errorf("escalated key: %+v, %v", harder, err)
-	}
-	if e := harder.AppEscalation; e != service.DefaultEscalation() {
-		t.Errorf("the key's app's policy: %+v", e)
-	}
-	var escalated int64
-	db.reader.QueryRowContext(ctx, `SELECT sum(escalated) FROM key_counts WHERE app_id = ?`, app.ID).Scan(&escalated)
-	if escalated != 1 {
-		t.Errorf("%d escalated keys counted, want 1", escalated)
-	}
-
-	// The widest update, with attempts and served times at once, keeps them too.
-	err = db.UpdateKey(ctx, "plain", func(k *service.Key) (*service.Verification, error) {
-		k.Attempts, k.AudioServedAt, k.ExpiresAt = 1, now, now.Add(time.Minute)
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k := keyAsTheWriterSeesIt(t, db, "plain"); k.Network != network || k.Answer != "ACE234" || k.Attempts != 1 {
-		t.Errorf("after a wide update: %+v", k)
-	}
-}
-
-// An app's escalation policy is stored with its other settings.
-func TestAppEscalationSettingsRoundTrip(t *testing.T) {
-	db := openTestDB(t)
-	ctx := context.Background()
-	app := testApp(t, db, "k1")
-	if got, _ := db.AppByKey(ctx, "k1"); got.Settings.Escalation != service.DefaultEscalation() {
-		t.Fatalf("created with %+v", got.Settings.Escalation)
-	}
-	s := app.Settings
-	s.Escalation = service.Escalation{Enabled: false, MinAnswers: 12, BadPercent: 90, FastSolve: 1500 * time.Millisecond}
-	if err := db.UpdateApp(ctx, app.ID, app.Name, app.API, s); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := db.AppByID(ctx, app.ID); got.Settings.Escalation != s.Escalation {
-		t.Fatalf("saved %+v, read %+v", s.Escalation, got.Settings.Escalation)
-	}
-}
+// What a first delivery saves besides its time, and an app's escalation policy, are checked
+// for both stores by the conformance suite (engine/service/storetest).
 
 // Migration 0006 gives existing apps the default policy and existing keys no network.
 func TestMigrationGivesExistingRowsTheDefaults(t *testing.T) {

@@ -1,0 +1,34 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"captcha/engine/service"
+)
+
+// The app queries of the admin UI, off the request path of the APIs.
+
+// AppByID returns the app with this ID, enabled or not.
+func (db *DB) AppByID(ctx context.Context, id int64) (*service.App, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	app, err := scanApp(db.pool.QueryRow(ctx, `SELECT `+appColumns+` FROM apps WHERE id = $1`, id))
+	return app, noRows(err, service.ErrUnknownApp)
+}
+
+// UpdateApp replaces an app's name, dialect and settings.
+func (db *DB) UpdateApp(ctx context.Context, id int64, name string, api service.API, st service.AppSettings) error {
+	e := st.Escalation
+	return db.execOne(ctx, service.ErrUnknownApp, `UPDATE apps SET name = $1, api = $2, charset = $3, length = $4,
+		difficulty = $5, width = $6, height = $7, lang = $8, key_lifetime_s = $9, max_attempts = $10, escalate = $11,
+		escalate_min_answers = $12, escalate_bad_percent = $13, fast_solve_ms = $14 WHERE id = $15`,
+		name, string(api), string(st.Charset), st.Length, string(st.Difficulty), st.Width, st.Height, string(st.Lang),
+		int64(st.KeyLifetime/time.Second), st.MaxAttempts, e.Enabled, e.MinAnswers, e.BadPercent,
+		e.FastSolve.Milliseconds(), id)
+}
+
+// SetAppSecret replaces the hash of an app's secret.
+func (db *DB) SetAppSecret(ctx context.Context, id int64, secretHash []byte) error {
+	return db.execOne(ctx, service.ErrUnknownApp, `UPDATE apps SET secret_hash = $1 WHERE id = $2`, secretHash, id)
+}
