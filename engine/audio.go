@@ -118,14 +118,13 @@ func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) 
 	// The clip draws from its own stream, so that nothing learnt from the image drawn with
 	// the same seed (its fonts, its layout) says anything about the clip, and back.
 	rng := rand.New(rand.NewChaCha8(sha256.Sum256(append(seed[:], "audio"...))))
-	secs := samples
 	voice, other := lk.pickVoices(rng, o.Lang)
 
-	toneAt := secs(between(rng, lk.leadIn[0], lk.leadIn[1]))
-	c := clip{tone: [2]int{toneAt, toneAt + secs(toneLength)}, toneFreq: between(rng, lk.tone[0], lk.tone[1]), rng: rng}
+	toneAt := samples(between(rng, lk.leadIn[0], lk.leadIn[1]))
+	c := clip{tone: [2]int{toneAt, toneAt + samples(toneLength)}, toneFreq: between(rng, lk.tone[0], lk.tone[1]), rng: rng}
 	// The opening, in the answer's voice, says what to type and which voice to follow.
-	c.intro = placedTake{take: lang.intros[voice.index], at: c.tone[1] + secs(0.15), step: [2]float64{voice.rate, voice.rate}, gain: 0.9}
-	start := c.intro.at + c.intro.length() + secs(between(rng, lk.afterTone[0], lk.afterTone[1]))
+	c.intro = placedTake{take: lang.intros[voice.index], at: c.tone[1] + samples(0.15), step: [2]float64{voice.rate, voice.rate}, gain: 0.9}
+	start := c.intro.at + c.intro.length() + samples(between(rng, lk.afterTone[0], lk.afterTone[1]))
 
 	// Which answer characters a distractor follows: none before the first, so that the
 	// answer's voice is the first a listener hears.
@@ -136,10 +135,10 @@ func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) 
 	alphabet := charsets[o.Charset]
 	level := math.Pow(10, -between(rng, st.distract[0], st.distract[1])/20)
 	for i, ch := range text {
-		answer := lk.place(rng, lang, voice, ch, 0.75+0.25*rng.Float32(), st.rate)
+		answer := placeTake(rng, lang, voice, ch, 0.75+0.25*rng.Float32(), st.rate)
 		takes = append(takes, answer)
 		for range after[i] {
-			d := lk.place(rng, lang, other, alphabet[rng.IntN(len(alphabet))], 0, st.rate)
+			d := placeTake(rng, lang, other, alphabet[rng.IntN(len(alphabet))], 0, st.rate)
 			// The distractor's level is set against the answer's take it follows, from the
 			// stored powers, so it sits a known distance below the answer's voice.
 			d.gain = answer.gain * float32(math.Sqrt(float64(answer.power/d.power))*level)
@@ -147,14 +146,15 @@ func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) 
 			takes = append(takes, d)
 		}
 	}
-	end := secs(tail + 0.2*rng.Float64())
-	gaps := make([]int, len(takes))
+	end := samples(tail + 0.2*rng.Float64())
+	var gapsAt [3 * MaxLength]int // as many as takes can hold, on the stack
+	gaps := gapsAt[:len(takes)]
 	for i := 1; i < len(takes); i++ {
 		lo := lk.gap[0]
 		if !takes[i].distractor && !takes[i-1].distractor {
 			lo = max(lo, answerGap)
 		}
-		gaps[i] = secs(between(rng, lo, lk.gap[1]))
+		gaps[i] = samples(between(rng, lo, lk.gap[1]))
 	}
 	c.noiseSeed = rng.Uint64()
 	// Too long for its budget: drop the last distractor, again and again, then shorten the
@@ -166,7 +166,7 @@ func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) 
 			takes, gaps = slices.Delete(takes, k, k+1), slices.Delete(gaps, k, k+1)
 		} else {
 			for i := range gaps {
-				gaps[i] = min(gaps[i], secs(answerGap))
+				gaps[i] = min(gaps[i], samples(answerGap))
 			}
 			shortened = true
 		}

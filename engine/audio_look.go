@@ -99,17 +99,32 @@ func hasLowAndHigh(ss []speaker) bool {
 func (l *voiceLook) pickVoices(rng *rand.Rand, lang Lang) (voice, other speaker) {
 	ss := l.speakers[lang]
 	voice = ss[rng.IntN(len(ss))]
-	var others []speaker
+	farFrom := func(s speaker) bool { return (s.pitch < lowHighSplit) != (voice.pitch < lowHighSplit) }
+	// The k-th speaker far from voice, counted rather than collected: this runs per clip.
+	k := rng.IntN(countFunc(ss, farFrom))
 	for _, s := range ss {
-		if (s.pitch < lowHighSplit) != (voice.pitch < lowHighSplit) {
-			others = append(others, s)
+		if farFrom(s) {
+			if k == 0 {
+				return voice, s
+			}
+			k--
 		}
 	}
-	return voice, others[rng.IntN(len(others))]
+	panic("unreachable: every style keeps a low and a high voice")
 }
 
-// place draws one character's take by speaker sp with its rate; gain 0 is set later.
-func (l *voiceLook) place(rng *rand.Rand, lang *language, sp speaker, ch rune, gain float32, maxRate float64) placedTake {
+func countFunc[T any](s []T, f func(T) bool) int {
+	n := 0
+	for _, v := range s {
+		if f(v) {
+			n++
+		}
+	}
+	return n
+}
+
+// placeTake draws one character's take by speaker sp with its rate; gain 0 is set later.
+func placeTake(rng *rand.Rand, lang *language, sp speaker, ch rune, gain float32, maxRate float64) placedTake {
 	return placedTake{take: lang.takes[ch][sp.index], ch: ch, step: glide(rng, sp.rate, maxRate), gain: gain}
 }
 
