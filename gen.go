@@ -83,7 +83,8 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 const maxStyles = 1000
 
 // genRenderers returns the renderers of what -style and -styles ask for: a server's style
-// comes from its database, which must exist already (gen never creates one).
+// comes from its database, opened as the server opens it, which must exist already (gen
+// never creates one).
 func genRenderers(ctx context.Context, cfg Config, style string, n int) ([]*engine.Renderer, error) {
 	var chosen []engine.Style
 	switch style {
@@ -92,11 +93,14 @@ func genRenderers(ctx context.Context, cfg Config, style string, n int) ([]*engi
 			chosen = append(chosen, engine.RandomStyle())
 		}
 	case "server":
-		path := filepath.Join(cfg.DataDir, sqlite.FileName)
-		if _, err := os.Stat(path); err != nil {
-			return nil, &usageError{fmt.Sprintf("gen: -style server: no database at %s (give the server's -data or -config)", path)}
+		// The same database the server opens, SQLite or PostgreSQL; a SQLite file that does
+		// not exist yet would be created empty, with a secret no server draws with.
+		if path := filepath.Join(cfg.DataDir, sqlite.FileName); cfg.DatabaseURL == "" {
+			if _, err := os.Stat(path); err != nil {
+				return nil, &usageError{fmt.Sprintf("gen: -style server: no database at %s (give the server's -data, -database or -config)", path)}
+			}
 		}
-		db, err := sqlite.Open(ctx, path)
+		db, err := openDatabase(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
