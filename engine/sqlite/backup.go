@@ -65,20 +65,20 @@ func CheckBackup(ctx context.Context, path string) (int, error) {
 	if err := db.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&version); err != nil {
 		return 0, fmt.Errorf("%w: %s has no schema version (%v)", ErrNotABackup, path, err)
 	}
-	ms, err := readMigrations(migrations.FS)
+	ms, err := migrations.Read(migrations.FS)
 	if err != nil {
 		return 0, err
 	}
-	if latest := ms[len(ms)-1].version; version > latest {
+	if latest := ms[len(ms)-1].Version; version > latest {
 		return 0, fmt.Errorf("%w: %s has schema version %d, this binary knows up to %d", ErrSchemaTooNew, path, version, latest)
 	}
 	for _, m := range ms {
-		if m.version > version {
+		if m.Version > version {
 			break
 		}
 		var name string
-		if err := db.QueryRowContext(ctx, "SELECT name FROM schema_migrations WHERE version = ?", m.version).Scan(&name); err != nil || name != m.name {
-			return 0, fmt.Errorf("%w: %s does not have this binary's migration %s", ErrNotABackup, path, m.name)
+		if err := db.QueryRowContext(ctx, "SELECT name FROM schema_migrations WHERE version = ?", m.Version).Scan(&name); err != nil || name != m.Name {
+			return 0, fmt.Errorf("%w: %s does not have this binary's migration %s", ErrNotABackup, path, m.Name)
 		}
 	}
 	return version, nil

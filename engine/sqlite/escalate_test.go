@@ -2,10 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
-	"testing/fstest"
 
 	"captcha/engine/service"
 )
@@ -17,18 +15,7 @@ import (
 func TestMigrationGivesExistingRowsTheDefaults(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), FileName)
-	old, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := fstest.MapFS{}
-	for _, name := range []string{"0001_init.sql", "0002_admin.sql", "0003_counts_per_batch.sql", "0004_app_api.sql",
-		"0005_operators_must_change_password.sql"} {
-		before[name] = &fstest.MapFile{Data: mustRead(t, name)}
-	}
-	if err := migrate(ctx, old, before); err != nil {
-		t.Fatal(err)
-	}
+	old := openAtVersion(t, path, 5)
 	for _, q := range []string{
 		`INSERT INTO apps (id, name, app_key, secret_hash, api, charset, length, difficulty, width, height, lang,
 			key_lifetime_s, max_attempts, created_at) VALUES (1, 'old', 'k1', x'01', 'nhn', 'alnum', 6, 'normal', 240, 80,

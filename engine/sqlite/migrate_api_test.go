@@ -2,11 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
-	"testing/fstest"
 
 	"captcha/engine/service"
 )
@@ -16,17 +14,7 @@ import (
 func TestMigrationChoosesEachAppsAPIFromItsUse(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), FileName)
-	old, err := sql.Open("sqlite", dsn(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := fstest.MapFS{}
-	for _, name := range []string{"0001_init.sql", "0002_admin.sql", "0003_counts_per_batch.sql"} {
-		before[name] = &fstest.MapFile{Data: mustRead(t, name)}
-	}
-	if err := migrate(ctx, old, before); err != nil {
-		t.Fatal(err)
-	}
+	old := openAtVersion(t, path, 3)
 	want := map[int64]service.API{}
 	app := func(name string, api service.API) int64 {
 		t.Helper()
