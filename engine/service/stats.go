@@ -25,6 +25,19 @@ type HourStats struct {
 	Refused         int64     // verifications of a key already expired or used up
 }
 
+// CountVerifications adds n verifications with outcome o: passed and wrong ones apart, any
+// refusal as Refused. Both stores tally their rows through it, so they cannot disagree.
+func (h *HourStats) CountVerifications(o Outcome, n int64) {
+	switch o {
+	case Passed:
+		h.Passed += n
+	case Wrong:
+		h.Wrong += n
+	default:
+		h.Refused += n
+	}
+}
+
 func (h *HourStats) add(o HourStats) {
 	h.Issued += o.Issued
 	h.Images += o.Images
@@ -86,6 +99,17 @@ type StatsData struct {
 	SolveTimes []SolveTime
 	// Channels counts the verifications by channel and outcome, for the whole window.
 	Channels []ChannelCount
+}
+
+// CountChannel adds n verifications of outcome o on channel c to d.Channels.
+func (d *StatsData) CountChannel(c Channel, o Outcome, n int64) {
+	for i := range d.Channels {
+		if d.Channels[i].Channel == c && d.Channels[i].Outcome == o {
+			d.Channels[i].Count += n
+			return
+		}
+	}
+	d.Channels = append(d.Channels, ChannelCount{Channel: c, Outcome: o, Count: n})
 }
 
 // ChannelCount is how many verifications on a channel had an outcome.

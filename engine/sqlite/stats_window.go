@@ -51,7 +51,6 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 
 	// By channel too, in the same pass over the records: the channel stats are their sums.
 	data := &service.StatsData{}
-	channels := map[service.ChannelCount]int64{}
 	rows, err = db.reader.QueryContext(ctx, `SELECT created_at / 3600000 AS hour, outcome, channel, count(*)
 		FROM verifications WHERE `+appFilter+` AND created_at >= ? AND created_at < ? GROUP BY hour, outcome, channel`,
 		append(args, from, to)...)
@@ -65,26 +64,14 @@ func (db *DB) Stats(ctx context.Context, w service.StatsWindow) (*service.StatsD
 			rows.Close()
 			return nil, err
 		}
-		channels[service.ChannelCount{Channel: service.Channel(channel), Outcome: service.Outcome(outcome)}] += n
-		s := hour(h)
-		switch service.Outcome(outcome) {
-		case service.Passed:
-			s.Passed += n
-		case service.Wrong:
-			s.Wrong += n
-		default:
-			s.Refused += n
-		}
+		data.CountChannel(service.Channel(channel), service.Outcome(outcome), n)
+		hour(h).CountVerifications(service.Outcome(outcome), n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 
-	for c, n := range channels {
-		c.Count = n
-		data.Channels = append(data.Channels, c)
-	}
 	// Grouped by the millisecond: exact percentiles for any threshold from at most one row
 	// per distinct time, which a key's lifetime (two hours at most) bounds.
 	rows, err = db.reader.QueryContext(ctx, `SELECT response_ms, count(*) FROM verifications
