@@ -3,8 +3,9 @@
 // engine/sqlite file by file (store.go, manage.go, operators.go, housekeeping.go, stats.go,
 // migrate.go), so that a change to the one is easy to carry to the other. A new column of
 // keys or apps, say, is a migration in each of migrations/ and migrations/postgres/, then
-// the same few places in each store: the column lists (appColumns, keyColumns), the scans
-// (scanApp, scanKey), and the statements that write it; here also saveKeyIfUnchanged,
+// the column lists and the app reader the two stores share (engine/sqlrows), then the same
+// few places in each store: its key reader (scanKey) and the statements that write the
+// column; here also saveKeyIfUnchanged,
 // whose condition names every column an update may change, the locked update's statement
 // (updateKeyLocked), keyChanged, CreateKey's copy for the key cache, and, for a counted
 // event, stats.go and housekeeping.go (migrations/postgres/0002_escalation.sql added the

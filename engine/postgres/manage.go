@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"captcha/engine/service"
+
+	"captcha/engine/sqlrows"
 )
 
 // The app queries of the admin UI, off the request path of the APIs.
@@ -13,7 +15,7 @@ import (
 func (db *DB) AppByID(ctx context.Context, id int64) (*service.App, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	app, err := scanApp(db.pool.QueryRow(ctx, `SELECT `+appColumns+` FROM apps WHERE id = $1`, id))
+	app, err := sqlrows.ScanApp(db.pool.QueryRow(ctx, `SELECT `+sqlrows.AppColumns+` FROM apps WHERE id = $1`, id))
 	return app, noRows(err, service.ErrUnknownApp)
 }
 

@@ -13,20 +13,13 @@ import (
 
 	"captcha/engine"
 	"captcha/engine/service"
+
+	"captcha/engine/sqlrows"
 )
 
 var _ service.Store = (*DB)(nil)
 
-const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, length, difficulty, width,
-	height, lang, key_lifetime_s, max_attempts, created_at, escalate, escalate_min_answers, escalate_bad_percent,
-	fast_solve_ms`
-
-const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
-	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
-	k.image_served_at, k.audio_served_at, a.api, k.client_net, k.escalated, a.escalate, a.escalate_min_answers,
-	a.escalate_bad_percent, a.fast_solve_ms`
-
-const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = $1`
+const keyByIDQuery = `SELECT ` + sqlrows.KeyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = $1`
 
 // ServerSecret returns the seed secret, generating it on first use. INSERT … ON CONFLICT DO
 // NOTHING then SELECT: of nodes starting at once, every one reads the secret that was
@@ -73,32 +66,13 @@ func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 		st.MaxAttempts, millis(app.CreatedAt), e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds()).Scan(&app.ID)
 }
 
-func scanApp(row pgx.Row) (*service.App, error) {
-	var a service.App
-	var api, charset, difficulty, lang string
-	var lifetime, created, fastMS int64
-	e := &a.Settings.Escalation
-	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &api, &charset, &a.Settings.Length,
-		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created,
-		&e.Enabled, &e.MinAnswers, &e.BadPercent, &fastMS)
-	if err != nil {
-		return nil, err
-	}
-	e.FastSolve = time.Duration(fastMS) * time.Millisecond
-	a.API = service.API(api)
-	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
-	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
-	a.CreatedAt = fromMillis(created)
-	return &a, nil
-}
-
 // AppByKey returns the app with this appkey, enabled or not.
 func (db *DB) AppByKey(ctx context.Context, appKey string) (*service.App, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	var app *service.App
 	err := retry(ctx, func() (err error) {
-		app, err = scanApp(db.pool.QueryRow(ctx, `SELECT `+appColumns+` FROM apps WHERE app_key = $1`, appKey))
+		app, err = sqlrows.ScanApp(db.pool.QueryRow(ctx, `SELECT `+sqlrows.AppColumns+` FROM apps WHERE app_key = $1`, appKey))
 		return err
 	})
 	return app, noRows(err, service.ErrUnknownApp)
@@ -108,14 +82,14 @@ func (db *DB) AppByKey(ctx context.Context, appKey string) (*service.App, error)
 func (db *DB) ListApps(ctx context.Context) ([]*service.App, error) {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
-	rows, err := db.pool.Query(ctx, `SELECT `+appColumns+` FROM apps ORDER BY id`)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.AppColumns+` FROM apps ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var apps []*service.App
 	for rows.Next() {
-		app, err := scanApp(rows)
+		app, err := sqlrows.ScanApp(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +151,7 @@ func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	return err
 }
 
-// scanKey reads one row of keyColumns.
+// scanKey reads one row of sqlrows.KeyColumns.
 func scanKey(row pgx.Row) (*service.Key, error) {
 	var k service.Key
 	var charset, difficulty, lang, api string

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"captcha/engine/service"
+
+	"captcha/engine/sqlrows"
 )
 
 // The app queries of the admin UI, off the request path of the APIs: not prepared.
 
 // AppByID returns the app with this ID, enabled or not.
 func (db *DB) AppByID(ctx context.Context, id int64) (*service.App, error) {
-	app, err := scanApp(db.reader.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps WHERE id = ?`, id))
+	app, err := sqlrows.ScanApp(db.reader.QueryRowContext(ctx, `SELECT `+sqlrows.AppColumns+` FROM apps WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, service.ErrUnknownApp
 	}

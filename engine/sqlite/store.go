@@ -12,6 +12,8 @@ import (
 
 	"captcha/engine"
 	"captcha/engine/service"
+
+	"captcha/engine/sqlrows"
 )
 
 var _ service.Store = (*DB)(nil)
@@ -23,26 +25,17 @@ type statements struct {
 	appByKey, keyByID *sql.Stmt
 }
 
-const appColumns = `id, name, app_key, secret_hash, enabled, api, charset, length, difficulty, width,
-	height, lang, key_lifetime_s, max_attempts, created_at, escalate, escalate_min_answers, escalate_bad_percent,
-	fast_solve_ms`
-
-const keyColumns = `k.id, k.app_id, a.app_key, a.enabled, k.answer, k.charset, k.difficulty, k.width,
-	k.height, k.lang, k.max_attempts, k.attempts, k.consumed, k.created_at, k.expires_at,
-	k.image_served_at, k.audio_served_at, a.api, k.client_net, k.escalated, a.escalate, a.escalate_min_answers,
-	a.escalate_bad_percent, a.fast_solve_ms`
-
-// keyColumnCount is the number of keyColumns.
+// keyColumnCount is the number of sqlrows.KeyColumns.
 const keyColumnCount = 24
 
-const keyByIDQuery = `SELECT ` + keyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = ?`
+const keyByIDQuery = `SELECT ` + sqlrows.KeyColumns + ` FROM keys k JOIN apps a ON a.id = k.app_id WHERE k.id = ?`
 
 func (s *statements) prepare(ctx context.Context, reader *sql.DB) error {
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&s.appByKey, `SELECT ` + appColumns + ` FROM apps WHERE app_key = ?`},
+		{&s.appByKey, `SELECT ` + sqlrows.AppColumns + ` FROM apps WHERE app_key = ?`},
 		{&s.keyByID, keyByIDQuery},
 	} {
 		stmt, err := reader.PrepareContext(ctx, p.sql)
@@ -98,30 +91,9 @@ func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 	return err
 }
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanApp(row scanner) (*service.App, error) {
-	var a service.App
-	var api, charset, difficulty, lang string
-	var lifetime, created, fastMS int64
-	e := &a.Settings.Escalation
-	err := row.Scan(&a.ID, &a.Name, &a.AppKey, &a.SecretHash, &a.Enabled, &api, &charset, &a.Settings.Length,
-		&difficulty, &a.Settings.Width, &a.Settings.Height, &lang, &lifetime, &a.Settings.MaxAttempts, &created,
-		&e.Enabled, &e.MinAnswers, &e.BadPercent, &fastMS)
-	if err != nil {
-		return nil, err
-	}
-	e.FastSolve = time.Duration(fastMS) * time.Millisecond
-	a.API = service.API(api)
-	a.Settings.Charset, a.Settings.Difficulty, a.Settings.Lang = engine.Charset(charset), engine.Difficulty(difficulty), engine.Lang(lang)
-	a.Settings.KeyLifetime = time.Duration(lifetime) * time.Second
-	a.CreatedAt = fromMillis(created)
-	return &a, nil
-}
-
 // AppByKey returns the app with this appkey, enabled or not.
 func (db *DB) AppByKey(ctx context.Context, appKey string) (*service.App, error) {
-	app, err := scanApp(db.stmts.appByKey.QueryRowContext(ctx, appKey))
+	app, err := sqlrows.ScanApp(db.stmts.appByKey.QueryRowContext(ctx, appKey))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, service.ErrUnknownApp
 	}
@@ -130,14 +102,14 @@ func (db *DB) AppByKey(ctx context.Context, appKey string) (*service.App, error)
 
 // ListApps returns every app, oldest first.
 func (db *DB) ListApps(ctx context.Context) ([]*service.App, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+appColumns+` FROM apps ORDER BY id`)
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+sqlrows.AppColumns+` FROM apps ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var apps []*service.App
 	for rows.Next() {
-		app, err := scanApp(rows)
+		app, err := sqlrows.ScanApp(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +166,7 @@ func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	})
 }
 
-// keyFromRow makes a key of the values of one row of keyColumns, as the driver returns
+// keyFromRow makes a key of the values of one row of sqlrows.KeyColumns, as the driver returns
 // them: TEXT as string, INTEGER as int64, NULL as nil.
 func keyFromRow[V any](row []V) (*service.Key, error) {
 	if len(row) != keyColumnCount {
