@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the sample challenges README.md shows (docs/samples/) and prints the table
-# that shows them: two of each charset and difficulty at the default size, with answers.
+# that shows them: two images of each charset and difficulty at the default size, and three
+# clips of each language and difficulty, with answers, each in a random style of its own.
 # Hangul is drawn four syllables long, the length we suggest for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,24 @@ out=docs/samples
 rm -rf "$out" && mkdir -p "$out"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/captcha" .
+# collect copies the challenges gen wrote to dir as $out/prefix-N.ext and prints them as
+# one table cell: images shown with their answers, clips linked under theirs.
+collect() {
+  local dir=$1 ext=$2 prefix=$3 cell="" i=0 f name answer
+  for f in "$dir"/*."$ext"; do
+    name="$prefix-$i.$ext"
+    cp "$f" "$out/$name"
+    answer=$(basename "$f" ".$ext" | cut -d_ -f2)
+    if [ "$ext" = jpg ]; then
+      cell="$cell ![$answer]($out/$name) \`$answer\`"
+    else
+      cell="$cell [$answer]($out/$name)"
+    fi
+    i=$((i + 1))
+  done
+  printf '%s' "$cell"
+}
+
 echo "| charset | easy | normal | hard |"
 echo "| --- | --- | --- | --- |"
 for charset in alnum digits hangul; do
@@ -17,16 +36,7 @@ for charset in alnum digits hangul; do
   for difficulty in easy normal hard; do
     "$tmp/captcha" gen -n 2 -charset "$charset" -length "$length" -difficulty "$difficulty" \
       -styles 2 -out "$tmp/$charset-$difficulty" >/dev/null
-    cell=""
-    i=0
-    for f in "$tmp/$charset-$difficulty"/*.jpg; do
-      name="$charset-$difficulty-$i.jpg"
-      cp "$f" "$out/$name"
-      answer=$(basename "$f" .jpg | cut -d_ -f2)
-      cell="$cell ![$answer]($out/$name) \`$answer\`"
-      i=$((i + 1))
-    done
-    row="$row$cell |"
+    row="$row$(collect "$tmp/$charset-$difficulty" jpg "$charset-$difficulty") |"
   done
   echo "$row"
 done
@@ -43,16 +53,7 @@ for lang in en ko; do
   for difficulty in easy normal hard; do
     "$tmp/captcha" gen -n 3 -styles 3 -audio -lang "$lang" -charset "$charset" -length "$length" \
       -difficulty "$difficulty" -out "$tmp/audio-$lang-$difficulty" >/dev/null
-    cell=""
-    i=0
-    for f in "$tmp/audio-$lang-$difficulty"/*.wav; do
-      name="audio-$lang-$difficulty-$i.wav"
-      cp "$f" "$out/$name"
-      answer=$(basename "$f" .wav | cut -d_ -f2)
-      cell="$cell [$answer]($out/$name)"
-      i=$((i + 1))
-    done
-    row="$row$cell |"
+    row="$row$(collect "$tmp/audio-$lang-$difficulty" wav "audio-$lang-$difficulty") |"
   done
   echo "$row"
 done
