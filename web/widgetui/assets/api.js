@@ -1,0 +1,1 @@
+/* The CAPTCHA widget: placeholder until the widget lands. */
