@@ -43,8 +43,8 @@ type audioStyle struct {
 
 var audioStyles = map[Difficulty]audioStyle{
 	Easy:   {rate: 0.10, babble: 0.10, noise: 0.03, floor: 9, distract: [2]float64{9, 12}},
-	Normal: {rate: 0.12, babble: 0.14, noise: 0.04, floor: 6, distract: [2]float64{3, 6}},
-	Hard:   {rate: 0.16, babble: 0.20, noise: 0.05, floor: 4, distract: [2]float64{1.5, 4}},
+	Normal: {rate: 0.12, babble: 0.14, noise: 0.04, floor: 6, distract: [2]float64{0, 2.5}},
+	Hard:   {rate: 0.16, babble: 0.20, noise: 0.05, floor: 4, distract: [2]float64{0, 1.5}},
 }
 
 // Timing, in seconds.
@@ -55,7 +55,7 @@ const (
 	// overlap each other, only a distractor may overlap them.
 	answerGap = 0.06
 	// overlapMax is how far a distractor may run into a neighbouring answer character.
-	overlapMax = 0.15
+	overlapMax = 0.2
 )
 
 // Audio returns a WAV clip that speaks answer in o.Lang in one voice, the first heard after
@@ -86,9 +86,13 @@ type clip struct {
 	tone      [2]int // first and last+1 sample of the lead-in tone
 	toneFreq  float64
 	intro     placedTake   // the spoken opening
+	introPCM  []float32    // intro played in the style (voiceBank.intro)
 	takes     []placedTake // the answer's and the distractor's, in the order they start
 	noiseSeed uint64
-	rng       *rand.Rand // the rest of the seeded stream, for the babble
+	// speakers are the answer's and the distractor's speaker indices: the babble speaks
+	// in both voices.
+	speakers [2]int
+	rng      *rand.Rand // the rest of the seeded stream, for the babble
 }
 
 func (b *voiceBank) speak(text []rune, seed Seed, o Options) ([]byte, error) {
@@ -103,10 +107,9 @@ func (b *voiceBank) speak(text []rune, seed Seed, o Options) ([]byte, error) {
 	st := audioStyles[o.Difficulty]
 	b.addBackground(mix, &c, o)
 	b.addSpeech(mix, &c, st)
-	b.look.room.apply(mix)
 	out := make([]byte, wavHeaderSize+c.n)
 	writeWAVHeader(out, c.n)
-	quantize(out[wavHeaderSize:], mix, c.noiseSeed, st.noise)
+	quantize(out[wavHeaderSize:], mix, c.noiseSeed, st.noise, b.look.room)
 	return out, nil
 }
 
@@ -114,6 +117,7 @@ func (b *voiceBank) speak(text []rune, seed Seed, o Options) ([]byte, error) {
 // takes.
 func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) (clip, error) {
 	lang, lk := b.langs[o.Lang], &b.look
+	lang.decode(&b.ulaw)
 	st := audioStyles[o.Difficulty]
 	// The clip draws from its own stream, so that nothing learnt from the image drawn with
 	// the same seed (its fonts, its layout) says anything about the clip, and back.
@@ -122,9 +126,11 @@ func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) 
 
 	toneAt := samples(between(rng, lk.leadIn[0], lk.leadIn[1]))
 	c := clip{tone: [2]int{toneAt, toneAt + samples(toneLength)}, toneFreq: between(rng, lk.tone[0], lk.tone[1]), rng: rng}
+	c.speakers = [2]int{voice.index, other.index}
 	// The opening, in the answer's voice, says what to type and which voice to follow.
 	c.intro = placedTake{take: lang.intros[voice.index], at: c.tone[1] + samples(0.15), step: [2]float64{voice.rate, voice.rate}, gain: 0.9}
-	start := c.intro.at + c.intro.length() + samples(between(rng, lk.afterTone[0], lk.afterTone[1]))
+	c.introPCM = b.intro(o.Lang, voice)
+	start := c.intro.at + len(c.introPCM) + samples(between(rng, lk.afterTone[0], lk.afterTone[1]))
 
 	// Which answer characters a distractor follows: none before the first, so that the
 	// answer's voice is the first a listener hears.
@@ -215,7 +221,7 @@ func lastDistractor(takes []placedTake) int {
 // last, in quantize.
 func (b *voiceBank) addBackground(mix []float32, c *clip, o Options) {
 	level := audioStyles[o.Difficulty].babble * b.look.babble
-	b.addBabble(mix, c.rng, b.langs[o.Lang], charsets[o.Charset], level)
+	b.addBabble(mix, c.rng, b.langs[o.Lang], charsets[o.Charset], c.speakers, level)
 }
 
 // addSpeech adds the lead-in tone, the distractors and the answer's takes to mix, which
@@ -225,7 +231,7 @@ func (b *voiceBank) addBackground(mix []float32, c *clip, o Options) {
 // lost.
 func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
 	addTone(mix[c.tone[0]:c.tone[1]], c.toneFreq)
-	b.addResampled(mix[c.intro.at:], &c.intro)
+	addScaled(mix[c.intro.at:], c.introPCM, c.intro.gain)
 	for i := range c.takes {
 		t := &c.takes[i]
 		if t.distractor {
@@ -242,7 +248,7 @@ func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
 		}
 	}
 	for i := range c.takes {
-		b.addResampled(mix[c.takes[i].at:], &c.takes[i])
+		addResampled(mix[c.takes[i].at:], &c.takes[i])
 	}
 }
 
@@ -304,24 +310,23 @@ func (t *placedTake) length() int {
 	return int(float64(len(t.pcm)-1)/((t.step[0]+t.step[1])/2)) + 1
 }
 
+// addScaled adds gain times src to the start of dst.
+func addScaled(dst, src []float32, gain float32) {
+	n := min(len(dst), len(src))
+	dst, src = dst[:n], src[:n]
+	for i := range dst {
+		dst[i] += gain * src[i]
+	}
+}
+
 // addResampled adds the take, its rate gliding from t.step[0] to t.step[1] (tempo and
 // pitch move together), to dst with Catmull-Rom cubic interpolation: a linear one dulls
-// the consonants and repeating samples adds aliasing buzz.
-func (b *voiceBank) addResampled(dst []float32, t *placedTake) {
-	take := t.pcm
-	last := len(take) - 1
-	// The take is decoded once into a padded float copy: src[k+1] is sample k, and the
-	// edges repeat, so the four neighbours of any position are four loads in a row. Reading
-	// them through the mu-law table instead cost four dependent loads each, and the
-	// resampling was almost half of a clip's time.
-	sp := b.floats(len(take) + 3)
-	defer b.putFloats(sp)
-	src := *sp
-	u := &b.ulaw
-	for k, v := range take {
-		src[k+1] = u[v]
-	}
-	src[0], src[last+2], src[last+3] = src[1], src[last+1], src[last+1]
+// the consonants and repeating samples adds aliasing buzz. It reads the take's decoded
+// src (language.decode): reading the samples through the mu-law table instead cost four
+// dependent loads each, and the resampling was almost half of a clip's time.
+func addResampled(dst []float32, t *placedTake) {
+	src := t.src
+	last := len(t.pcm) - 1
 	n := min(t.length(), len(dst))
 	dst = dst[:n]
 	// The position and the step are 32.32 fixed point: integer adds per sample instead of
@@ -349,13 +354,15 @@ func (b *voiceBank) addResampled(dst []float32, t *placedTake) {
 // addBabble fills dst with one stream of other characters' takes played backwards,
 // overlapping one another: it sounds like speech and has its spectrum and rhythm, so it
 // hides where characters start and foils matching a take against the clip, yet a listener
-// hears no extra character. Pieces play at their own rate, which keeps the stream cheap.
-func (b *voiceBank) addBabble(dst []float32, rng *rand.Rand, lang *language, alphabet []rune, level float32) {
+// hears no extra character. It speaks in the clip's two voices, the answer's among them,
+// so that a machine that keeps only what sounds like the answer's voice (its pitch) keeps
+// the babble too. Pieces play at their own rate, which keeps the stream cheap.
+func (b *voiceBank) addBabble(dst []float32, rng *rand.Rand, lang *language, alphabet []rune, speakers [2]int, level float32) {
 	u := &b.ulaw
 	pos := -rng.IntN(sampleRate / 2)
 	for pos < len(dst) {
 		versions := lang.takes[alphabet[rng.IntN(len(alphabet))]]
-		take := versions[rng.IntN(len(versions))].pcm
+		take := versions[speakers[rng.IntN(2)]].pcm
 		gain := level * (0.5 + 0.5*rng.Float32())
 		if start, end := max(pos, 0), min(pos+len(take), len(dst)); start < end {
 			// Backwards: output sample start+k is take[len-1-(start+k-pos)]. Shrinking both
@@ -392,21 +399,27 @@ func addTone(dst []float32, freq float64) {
 	}
 }
 
-// quantize writes mix plus a gently low-passed white noise as unsigned 8-bit PCM, clipping
-// at full scale. The noise fills what the babble leaves silent and dithers the
-// quantisation, with less hiss than white noise for the same masking. It is added here
-// rather than in a pass of its own because a pass over the clip costs as much as the
-// arithmetic; addSpeech counts its power (noisePower) when it keeps speech above the
-// background. One hash of a counter (a splitmix64 finaliser) gives four 16-bit samples and
-// the low-pass is the mean of two neighbours, so no sample waits on the arithmetic of the
-// one before: a generator and a filter with state per sample took a quarter of the time of
-// a whole clip.
-func quantize(dst []byte, mix []float32, seed uint64, level float32) {
+// quantize passes mix through the room (room.apply), then writes it plus a gently
+// low-passed white noise as unsigned 8-bit PCM, clipping at full scale. The noise fills what
+// the babble leaves silent and dithers the quantisation, with less hiss than white noise for
+// the same masking. The room and the noise are applied here rather than in passes of their
+// own because a pass over the clip costs as much as the arithmetic; addSpeech counts the
+// noise's power (noisePower) when it keeps speech above the background. One hash of a
+// counter (a splitmix64 finaliser) gives four 16-bit samples and the low-pass is the mean of
+// two neighbours, so no sample waits on the arithmetic of the one before: a generator and a
+// filter with state per sample took a quarter of the time of a whole clip.
+func quantize(dst []byte, mix []float32, seed uint64, level float32, r room) {
 	// A 16-bit value x placed in the mantissa of 1.0 is the float 1+x/65536, uniform on
 	// [1, 2): a bit move instead of an integer-to-float conversion, which made this loop a
 	// third slower.
 	uniform := func(x uint64) float32 {
 		return (math.Float32frombits(0x3f800000|uint32(uint16(x))<<7) - 1.5) * level
+	}
+	// The room's echo of sample i is already final when i is written: delay is longer
+	// than the four samples a step writes.
+	delay, feedback := r.delay, r.feedback
+	if delay < 4 || delay >= len(mix) {
+		delay, feedback = len(mix), 0
 	}
 	dst = dst[:len(mix)]
 	var prev float32
@@ -415,7 +428,21 @@ func quantize(dst []byte, mix []float32, seed uint64, level float32) {
 		h = (h ^ h>>30) * 0xbf58476d1ce4e5b9
 		h ^= h >> 31
 		w0, w1, w2, w3 := uniform(h), uniform(h>>16), uniform(h>>32), uniform(h>>48)
-		if m, d := mix[i:], dst[i:]; len(m) >= 4 && len(d) >= 4 {
+		m, d := mix[i:], dst[i:]
+		if len(m) >= 4 && len(d) >= 4 && i >= delay {
+			e := mix[i-delay : i-delay+4 : i-delay+4]
+			m[0] += feedback * e[0]
+			m[1] += feedback * e[1]
+			m[2] += feedback * e[2]
+			m[3] += feedback * e[3]
+		} else {
+			for k := range min(len(m), 4) {
+				if j := i + k - delay; j >= 0 {
+					m[k] += feedback * mix[j]
+				}
+			}
+		}
+		if len(m) >= 4 && len(d) >= 4 {
 			d[0] = pcm8(m[0] + w0 + prev)
 			d[1] = pcm8(m[1] + w1 + w0)
 			d[2] = pcm8(m[2] + w2 + w1)

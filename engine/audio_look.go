@@ -48,7 +48,7 @@ func newVoiceLook(s Style, a *voiceAssets) voiceLook {
 	l := voiceLook{
 		speakers:    make(map[Lang][]speaker),
 		gap:         [2]float64{between(rng, -overlapMax, 0.05), between(rng, 0.25, 0.55)},
-		distractors: between(rng, 0.6, 1.0),
+		distractors: between(rng, 0.9, 1.4),
 		babble:      float32(between(rng, 0.7, 1.3)),
 		leadIn:      [2]float64{between(rng, 0.05, 0.2), between(rng, 0.3, 0.6)},
 		afterTone:   [2]float64{between(rng, 0.25, 0.4), between(rng, 0.5, 0.8)},
@@ -136,6 +136,8 @@ type room struct {
 	feedback float32
 }
 
+// apply passes mix through the room. A clip gets the room inside quantize, in the same pass as the noise; apply is the room on
+// its own, for tests that render a clip's layers apart.
 func (r room) apply(mix []float32) {
 	if r.delay <= 0 || r.delay >= len(mix) {
 		return

@@ -283,14 +283,14 @@ func renderApart(t *testing.T, r *Renderer, answer string, seed Seed, o Options)
 	}
 	// Over silence nothing is ducked, so these are the voices exactly as in the clip.
 	addTone(rc.speech[c.tone[0]:c.tone[1]], c.toneFreq)
-	r.voices.addResampled(rc.speech[c.intro.at:], &c.intro)
+	addScaled(rc.speech[c.intro.at:], c.introPCM, c.intro.gain)
 	for i := range c.takes {
 		tk := &c.takes[i]
 		dst := rc.speech
 		if tk.distractor {
 			dst = rc.distractor
 		}
-		r.voices.addResampled(dst[tk.at:], tk)
+		addResampled(dst[tk.at:], tk)
 	}
 	r.voices.look.room.apply(rc.speech)
 	r.voices.look.room.apply(rc.distractor)

@@ -29,13 +29,40 @@ type voiceAssets struct {
 // voiceBank speaks in one style.
 type voiceBank struct {
 	*voiceAssets
-	look  voiceLook
-	mixes sync.Pool // *[]float32 scratch of one clip
-	takes sync.Pool // *[]float32 scratch of one decoded take
+	look   voiceLook
+	intros map[Lang]*styledIntros
+	mixes  sync.Pool // *[]float32 scratch of one clip
 }
 
 func newVoiceBank(a *voiceAssets, s Style) *voiceBank {
-	return &voiceBank{voiceAssets: a, look: newVoiceLook(s, a)}
+	b := &voiceBank{voiceAssets: a, look: newVoiceLook(s, a), intros: make(map[Lang]*styledIntros)}
+	for l := range a.langs {
+		b.intros[l] = new(styledIntros)
+	}
+	return b
+}
+
+// styledIntros are a language's spoken openings played at the style's rate of each speaker,
+// made once per style: every clip of that speaker starts with the same opening, so it is
+// resampled once instead of in every clip, where it was a tenth of a clip's time.
+type styledIntros struct {
+	once sync.Once
+	pcm  [][]float32 // by speaker index; nil for speakers the style does not use
+}
+
+// intro returns speaker sp's opening in the style, at gain 1.
+func (b *voiceBank) intro(l Lang, sp speaker) []float32 {
+	si := b.intros[l]
+	si.once.Do(func() {
+		lang := b.langs[l]
+		si.pcm = make([][]float32, len(lang.speakers))
+		for _, s := range b.look.speakers[l] {
+			t := placedTake{take: lang.intros[s.index], step: [2]float64{s.rate, s.rate}, gain: 1}
+			si.pcm[s.index] = make([]float32, t.length())
+			addResampled(si.pcm[s.index], &t)
+		}
+	})
+	return si.pcm[sp.index]
 }
 
 // language holds, for every character, one take per speaker, in the same speaker order,
@@ -44,6 +71,9 @@ type language struct {
 	speakers []string
 	takes    map[rune][]take
 	intros   []take // "Type the characters in this voice.", by speaker
+	// decoded fills every take's src, once per process and only for a language that is
+	// spoken: Korean's takes decoded are 29 MB.
+	decoded sync.Once
 }
 
 // introFile is the name of a speaker's spoken opening among its character samples.
@@ -53,6 +83,33 @@ const introFile = "intro.ul"
 type take struct {
 	pcm   []byte  // mu-law
 	power float32 // mean square, to keep each character above the background
+	// src is pcm decoded and padded for the cubic interpolation: src[k+1] is sample k and
+	// the edges repeat, so the four neighbours of any position are four loads in a row.
+	// Filled by language.decode.
+	src []float32
+}
+
+// decode fills the src of every take of the language, once.
+func (l *language) decode(ulaw *[256]float32) {
+	l.decoded.Do(func() {
+		fill := func(t *take) {
+			last := len(t.pcm) - 1
+			src := make([]float32, len(t.pcm)+3)
+			for k, v := range t.pcm {
+				src[k+1] = ulaw[v]
+			}
+			src[0], src[last+2], src[last+3] = src[1], src[last+1], src[last+1]
+			t.src = src
+		}
+		for _, versions := range l.takes {
+			for i := range versions {
+				fill(&versions[i])
+			}
+		}
+		for i := range l.intros {
+			fill(&l.intros[i])
+		}
+	})
 }
 
 func loadVoiceAssets() (*voiceAssets, error) {
@@ -158,18 +215,3 @@ func (b *voiceBank) mix(n int) *[]float32 {
 }
 
 func (b *voiceBank) putMix(m *[]float32) { b.mixes.Put(m) }
-
-// floats returns a scratch buffer of n samples, not zeroed; give it back with putFloats.
-func (b *voiceBank) floats(n int) *[]float32 {
-	m, _ := b.takes.Get().(*[]float32)
-	if m == nil {
-		m = new([]float32)
-	}
-	if cap(*m) < n {
-		*m = make([]float32, n)
-	}
-	*m = (*m)[:n]
-	return m
-}
-
-func (b *voiceBank) putFloats(m *[]float32) { b.takes.Put(m) }

@@ -221,15 +221,25 @@ def runs_above(e, threshold, min_gap=8, min_len=8):
     return [r for r in merged if r[1] - r[0] >= min_len]
 
 
-def segment(power, length):
-    """Finds `length` character segments as (start, end) frames and whether the threshold
-    sweep found exactly that many; when it did not, the nearest count is merged (the two
-    segments with the smallest gap) or split (the longest at its deepest dip) to length."""
-    e = envelope(power)
-    # The tone is blanked out first, so that it neither counts nor sets the levels.
+def blank_tone(e, power):
+    """Blanks the lead-in tone out of the envelope e, so that it neither counts nor sets the
+    levels; returns the frame after the tone ends (0 if none was found)."""
+    end = 0
     for r in runs_above(e, np.percentile(e, 60)):
         if tonal(power, r):
             e[max(r[0] - 5, 0):r[1] + 5] = e.min()
+            end = max(end, r[1])
+    return end
+
+
+def segment(power, length, e=None):
+    """Finds `length` character segments as (start, end) frames and whether the threshold
+    sweep found exactly that many; when it did not, the nearest count is merged (the two
+    segments with the smallest gap) or split (the longest at its deepest dip) to length.
+    e, if given, is the envelope to segment (with the tone already blanked)."""
+    if e is None:
+        e = envelope(power)
+        blank_tone(e, power)
     lo, hi = np.percentile(e, 20), np.percentile(e, 99.5)
     sweep = [runs_above(e, lo + (hi - lo) * k / 80) for k in range(8, 76)]
     counts = [len(s) for s in sweep]
@@ -268,6 +278,59 @@ def segment(power, length):
     return runs, False
 
 
+# The clip tells a listener which voice to follow: the opening sentence after the tone is
+# spoken in the answer's voice, and the distractor is always a voice of the other pitch
+# range (the engine's code says so). An attacker who reads the code does what the listener
+# does: it measures the opening's pitch and keeps only what is spoken near it.
+
+PITCH_WIN = 441     # 40 ms: two periods of the lowest voice
+LAGS = (RATE // 400, RATE // 60)
+_hann = np.hanning(PITCH_WIN)
+_window_ac = np.fft.irfft(np.abs(np.fft.rfft(_hann, 1024)) ** 2, 1024)
+
+
+def pitch_track(x, frames):
+    """Per 10 ms frame: the fundamental frequency in Hz and the strength of periodicity (the
+    normalised autocorrelation at that period, corrected for the window, as Boersma's method
+    does), searched over 60-400 Hz."""
+    xp = np.pad(x, (PITCH_WIN // 2, PITCH_WIN // 2 + HOP))
+    fr = np.lib.stride_tricks.sliding_window_view(xp, PITCH_WIN)[::HOP][:frames]
+    fr = fr - fr.mean(1, keepdims=True)
+    ac = np.fft.irfft(np.abs(np.fft.rfft(fr * _hann, 1024)) ** 2, 1024)[:, :LAGS[1] + 1]
+    ac = ac / (ac[:, :1] + 1e-9) / (_window_ac[:LAGS[1] + 1] / _window_ac[0])
+    lag = LAGS[0] + ac[:, LAGS[0]:LAGS[1]].argmax(1)
+    return RATE / lag, ac[np.arange(len(ac)), lag]
+
+
+def segment_by_voice(x, power, length):
+    """Segments only what is spoken in the opening's voice: frames whose pitch is within a
+    factor of 1.4 of the opening's median pitch keep their loudness, the rest are silenced;
+    the opening itself is skipped (it ends at the first 0.2 s without that voice, at least
+    0.8 s after the tone), and the rest is segmented as segment() does."""
+    e = envelope(power)
+    tone_end = blank_tone(e, power)
+    f0, strength = pitch_track(x, len(e))
+    voiced = strength > 0.45
+    opening = slice(tone_end + 15, tone_end + 135)
+    ref = f0[opening][voiced[opening]]
+    if len(ref) < 5:
+        return segment(power, length, e)
+    ref = np.median(ref)
+    own = voiced & (np.abs(np.log2(f0 / ref)) < 0.5)
+    # A voice's frames come in runs broken by consonants and glitches: keep a frame that has
+    # the voice within 30 ms either side.
+    own = np.convolve(own.astype(float), np.ones(7), mode="same") > 0
+    masked = np.where(own, e, e.min())
+    k = tone_end + 80
+    quiet = 0
+    while k < len(own):
+        quiet = 0 if own[k] else quiet + 1
+        if quiet >= 20:
+            break
+        k += 1
+    masked[:k] = e.min()
+    return segment(power, length, masked)
+
 def windows(features, runs, margin):
     """A fixed window of SEG_FRAMES (+ 2*margin) frames around each run's centre."""
     half = SEG_FRAMES // 2 + margin
@@ -279,13 +342,14 @@ def windows(features, runs, margin):
     return np.stack(out)
 
 
-def load_segments(files, length, margin):
+def load_segments(files, length, margin, by_voice=False):
     """Per clip: its segments' windows and whether segmentation found the right count."""
     fb = mel_filters(SEG_BANDS)
     cut, found = [], []
     for f in files:
-        power = power_spectrogram(read_wav(f))
-        runs, ok = segment(power, length)
+        x = read_wav(f)
+        power = power_spectrogram(x)
+        runs, ok = segment_by_voice(x, power, length) if by_voice else segment(power, length)
         cut.append(windows(log_mel(power, fb), runs, margin))
         found.append(ok)
     return cut, found
@@ -329,9 +393,9 @@ def spec_augment(x, generator, bands, times, max_band, max_time):
 def run_segment(args, files, answers, vfiles, vanswers, tfiles, tanswers, alphabet, gen):
     index = {c: i for i, c in enumerate(alphabet)}
     t0 = time.time()
-    cut, found = load_segments(files, args.length, SEG_SHIFT)
-    vcut, vfound = load_segments(vfiles, args.length, 0)
-    tcut, tfound = load_segments(tfiles, args.length, 0)
+    cut, found = load_segments(files, args.length, SEG_SHIFT, args.voice)
+    vcut, vfound = load_segments(vfiles, args.length, 0, args.voice)
+    tcut, tfound = load_segments(tfiles, args.length, 0, args.voice)
     # Training segments only from clips segmented into the right count.
     x = torch.from_numpy(np.concatenate([c for c, ok in zip(cut, found) if ok]))
     y = torch.tensor([index[ch] for a, ok in zip(answers, found) if ok for ch in a])
@@ -488,6 +552,8 @@ def main():
     ap.add_argument("--limit", type=int, help="use only this many training clips")
     ap.add_argument("--length", type=int, help="answer length (default: the commonest in the training labels)")
     ap.add_argument("--batch", type=int, help="batch size (default 64 segments, 32 clips)")
+    ap.add_argument("--voice", action="store_true",
+                    help="segment mode: keep only what is spoken in the opening's voice (segment_by_voice)")
     ap.add_argument("--lr", type=float, help="peak learning rate (default 3e-3 segment, 2e-3 ctc)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
