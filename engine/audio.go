@@ -358,20 +358,21 @@ func addResampled(dst []float32, t *placedTake) {
 // so that a machine that keeps only what sounds like the answer's voice (its pitch) keeps
 // the babble too. Pieces play at their own rate, which keeps the stream cheap.
 func (b *voiceBank) addBabble(dst []float32, rng *rand.Rand, lang *language, alphabet []rune, speakers [2]int, level float32) {
-	u := &b.ulaw
 	pos := -rng.IntN(sampleRate / 2)
 	for pos < len(dst) {
 		versions := lang.takes[alphabet[rng.IntN(len(alphabet))]]
-		take := versions[speakers[rng.IntN(2)]].pcm
+		t := &versions[speakers[rng.IntN(2)]]
+		take := t.src[1 : len(t.pcm)+1] // decoded (language.decode)
 		gain := level * (0.5 + 0.5*rng.Float32())
 		if start, end := max(pos, 0), min(pos+len(take), len(dst)); start < end {
-			// Backwards: output sample start+k is take[len-1-(start+k-pos)]. Shrinking both
-			// slices lets the compiler drop the bounds checks of the loop.
+			// Backwards: output sample start+k is take[len-1-(start+k-pos)]. Equal lengths
+			// and a mirrored index let the compiler drop the bounds checks of the loop.
 			seg := dst[start:end]
 			src := take[:len(take)-(start-pos)]
-			for len(seg) > 0 && len(src) > 0 {
-				seg[0] += gain * u[src[len(src)-1]]
-				seg, src = seg[1:], src[:len(src)-1]
+			n := min(len(seg), len(src))
+			seg, src = seg[:n], src[len(src)-n:]
+			for k := range seg {
+				seg[k] += gain * src[n-1-k]
 			}
 		}
 		// The next piece starts before this one ends (overlap) or a little after (gap).
@@ -460,13 +461,7 @@ func quantize(dst []byte, mix []float32, seed uint64, level float32, r room) {
 // pcm8 converts a sample to unsigned 8 bits, clipping at full scale. The clamp is on
 // integers: min and max on floats carry NaN rules that cost a branch each.
 func pcm8(v float32) byte {
-	s := int32(v*127 + 128.5)
-	if s < 0 {
-		s = 0
-	} else if s > 255 {
-		s = 255
-	}
-	return byte(s)
+	return byte(min(max(int32(v*127+128.5), 0), 255))
 }
 
 // noisePower is the mean square of quantize's noise: each value is the sum of two
