@@ -107,9 +107,10 @@ func (b *voiceBank) speak(text []rune, seed Seed, o Options) ([]byte, error) {
 	st := audioStyles[o.Difficulty]
 	b.addBackground(mix, &c, o)
 	b.addSpeech(mix, &c, st)
+	b.look.room.apply(mix)
 	out := make([]byte, wavHeaderSize+c.n)
 	writeWAVHeader(out, c.n)
-	quantize(out[wavHeaderSize:], mix, c.noiseSeed, st.noise, b.look.room)
+	quantize(out[wavHeaderSize:], mix, c.noiseSeed, st.noise)
 	return out, nil
 }
 
@@ -400,28 +401,24 @@ func addTone(dst []float32, freq float64) {
 	}
 }
 
-// quantize passes mix through the room (room.apply), then writes it plus a gently
-// low-passed white noise as unsigned 8-bit PCM, clipping at full scale. The noise fills what
-// the babble leaves silent and dithers the quantisation, with less hiss than white noise for
-// the same masking. The room and the noise are applied here rather than in passes of their
-// own because a pass over the clip costs as much as the arithmetic; addSpeech counts the
-// noise's power (noisePower) when it keeps speech above the background. One hash of a
-// counter (a splitmix64 finaliser) gives four 16-bit samples and the low-pass is the mean of
-// two neighbours, so no sample waits on the arithmetic of the one before: a generator and a
-// filter with state per sample took a quarter of the time of a whole clip.
-func quantize(dst []byte, mix []float32, seed uint64, level float32, r room) {
+// quantize writes mix plus a gently low-passed white noise as unsigned 8-bit PCM, clipping
+// at full scale. The noise fills what the babble leaves silent and dithers the
+// quantisation, with less hiss than white noise for the same masking. It is added here
+// rather than in a pass of its own because a pass over the clip costs as much as the
+// arithmetic; addSpeech counts its power (noisePower) when it keeps speech above the
+// background. One hash of a counter (a splitmix64 finaliser) gives four 16-bit samples and
+// the low-pass is the mean of two neighbours, so no sample waits on the arithmetic of the
+// one before: a generator and a filter with state per sample took a quarter of the time of
+// a whole clip.
+func quantize(dst []byte, mix []float32, seed uint64, level float32) {
 	// A 16-bit value x placed in the mantissa of 1.0 is the float 1+x/65536, uniform on
 	// [1, 2): a bit move instead of an integer-to-float conversion, which made this loop a
 	// third slower.
 	uniform := func(x uint64) float32 {
 		return (math.Float32frombits(0x3f800000|uint32(uint16(x))<<7) - 1.5) * level
 	}
-	// The room's echo of sample i is already final when i is written: delay is longer
-	// than the four samples a step writes.
-	delay, feedback := r.delay, r.feedback
-	if delay < 4 || delay >= len(mix) {
-		delay, feedback = len(mix), 0
-	}
+	// Four samples at a time through array pointers, one bounds check each: walking the
+	// slices forward (m = m[4:]) cost more instructions in slicing than the arithmetic.
 	dst = dst[:len(mix)]
 	var prev float32
 	for i := 0; i < len(mix); i += 4 {
@@ -429,31 +426,18 @@ func quantize(dst []byte, mix []float32, seed uint64, level float32, r room) {
 		h = (h ^ h>>30) * 0xbf58476d1ce4e5b9
 		h ^= h >> 31
 		w0, w1, w2, w3 := uniform(h), uniform(h>>16), uniform(h>>32), uniform(h>>48)
-		m, d := mix[i:], dst[i:]
-		if len(m) >= 4 && len(d) >= 4 && i >= delay {
-			e := mix[i-delay : i-delay+4 : i-delay+4]
-			m[0] += feedback * e[0]
-			m[1] += feedback * e[1]
-			m[2] += feedback * e[2]
-			m[3] += feedback * e[3]
-		} else {
-			for k := range min(len(m), 4) {
-				if j := i + k - delay; j >= 0 {
-					m[k] += feedback * mix[j]
-				}
-			}
-		}
-		if len(m) >= 4 && len(d) >= 4 {
-			d[0] = pcm8(m[0] + w0 + prev)
-			d[1] = pcm8(m[1] + w1 + w0)
-			d[2] = pcm8(m[2] + w2 + w1)
-			d[3] = pcm8(m[3] + w3 + w2)
-		} else {
+		if i+3 >= len(mix) {
 			noise := [4]float32{w0 + prev, w1 + w0, w2 + w1, w3 + w2}
-			for k := range min(len(m), len(d)) {
-				d[k] = pcm8(m[k] + noise[k])
+			for k := range len(mix) - i {
+				dst[i+k] = pcm8(mix[i+k] + noise[k])
 			}
+			return
 		}
+		m, d := (*[4]float32)(mix[i:i+4]), (*[4]byte)(dst[i:i+4])
+		d[0] = pcm8(m[0] + w0 + prev)
+		d[1] = pcm8(m[1] + w1 + w0)
+		d[2] = pcm8(m[2] + w2 + w1)
+		d[3] = pcm8(m[3] + w3 + w2)
 		prev = w3
 	}
 }

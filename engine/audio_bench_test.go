@@ -77,7 +77,7 @@ func BenchmarkWAVEncoding(b *testing.B) {
 		for b.Loop() {
 			out := make([]byte, wavHeaderSize+len(mix))
 			writeWAVHeader(out, len(mix))
-			quantize(out[wavHeaderSize:], mix, 1, 0.04, room{})
+			quantize(out[wavHeaderSize:], mix, 1, 0.04)
 		}
 	})
 }

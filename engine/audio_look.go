@@ -136,13 +136,13 @@ type room struct {
 	feedback float32
 }
 
-// apply passes mix through the room. A clip gets the room inside quantize, in the same pass as the noise; apply is the room on
-// its own, for tests that render a clip's layers apart.
+// apply passes mix through the room.
 func (r room) apply(mix []float32) {
 	if r.delay <= 0 || r.delay >= len(mix) {
 		return
 	}
-	src, dst := mix[:len(mix)-r.delay], mix[r.delay:]
+	dst := mix[r.delay:]
+	src := mix[:len(dst)] // the same length, said so that the loop needs no bounds checks
 	for i := range dst {
 		dst[i] += r.feedback * src[i]
 	}
