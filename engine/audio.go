@@ -327,11 +327,13 @@ func addScaled(dst, src []float32, gain float32) {
 // dependent loads each, and the resampling was almost half of a clip's time.
 func addResampled(dst []float32, t *placedTake) {
 	src := t.src
-	last := len(t.pcm) - 1
 	n := min(t.length(), len(dst))
 	dst = dst[:n]
 	// The position and the step are 32.32 fixed point: integer adds per sample instead of
-	// float adds and a float-to-int conversion.
+	// float adds and a float-to-int conversion. The top 8 bits of the fraction choose the
+	// interpolation's weights. length keeps the last position within the take; truncating
+	// the step and slope can overshoot it by far less than a sample, which src's padding
+	// covers.
 	const one = 1 << 32
 	step := int64(t.step[0] * one)
 	var slope int64
@@ -341,16 +343,33 @@ func addResampled(dst []float32, t *placedTake) {
 	gain := t.gain
 	var pos int64
 	for j := range dst {
-		i := min(int(pos>>32), last)
-		f := float32(pos&(one-1)) * (1.0 / one)
+		i := int(pos >> 32)
+		w := &catmullRom[uint8(pos>>24)]
 		pos += step
 		step += slope
-		q := src[i : i+4 : i+4]
-		p0, p1, p2, p3 := q[0], q[1], q[2], q[3]
-		v := p1 + 0.5*f*(p2-p0+f*(2*p0-5*p1+4*p2-p3+f*(3*(p1-p2)+p3-p0)))
-		dst[j] += gain * v
+		p := (*[4]float32)(src[i : i+4])
+		dst[j] += gain * (w[0]*p[0] + w[1]*p[1] + w[2]*p[2] + w[3]*p[3])
 	}
 }
+
+// catmullRom holds the four weights of Catmull-Rom interpolation between the second and
+// third of four samples, at the middle of each 256th of the way: four multiply-adds from a
+// 4 KB table cost half of evaluating the cubic at the exact position. Rounding the position
+// to a 512th of a sample moves a 5 kHz tone by at most 0.006 radians, an error 45 dB down,
+// below the clip's own 8-bit quantisation.
+var catmullRom = func() (w [256][4]float32) {
+	for k := range w {
+		f := (float64(k) + 0.5) / 256
+		f2, f3 := f*f, f*f*f
+		w[k] = [4]float32{
+			float32(0.5 * (-f3 + 2*f2 - f)),
+			float32(0.5 * (3*f3 - 5*f2 + 2)),
+			float32(0.5 * (-3*f3 + 4*f2 + f)),
+			float32(0.5 * (f3 - f2)),
+		}
+	}
+	return w
+}()
 
 // addBabble fills dst with one stream of other characters' takes played backwards,
 // overlapping one another: it sounds like speech and has its spectrum and rhythm, so it
@@ -366,13 +385,21 @@ func (b *voiceBank) addBabble(dst []float32, rng *rand.Rand, lang *language, alp
 		take := t.src[1 : len(t.pcm)+1] // decoded (language.decode)
 		gain := level * (0.5 + 0.5*rng.Float32())
 		if start, end := max(pos, 0), min(pos+len(take), len(dst)); start < end {
-			// Backwards: output sample start+k is take[len-1-(start+k-pos)]. Equal lengths
-			// and a mirrored index let the compiler drop the bounds checks of the loop.
+			// Backwards: output sample start+k is take[len-1-(start+k-pos)], four at a time
+			// through array pointers, which need one bounds check each.
 			seg := dst[start:end]
 			src := take[:len(take)-(start-pos)]
 			n := min(len(seg), len(src))
 			seg, src = seg[:n], src[len(src)-n:]
-			for k := range seg {
+			k := 0
+			for ; k+4 <= n; k += 4 {
+				out, in := (*[4]float32)(seg[k:k+4]), (*[4]float32)(src[n-k-4:n-k])
+				out[0] += gain * in[3]
+				out[1] += gain * in[2]
+				out[2] += gain * in[1]
+				out[3] += gain * in[0]
+			}
+			for ; k < n; k++ {
 				seg[k] += gain * src[n-1-k]
 			}
 		}

@@ -84,7 +84,8 @@ type take struct {
 	pcm   []byte  // mu-law
 	power float32 // mean square, to keep each character above the background
 	// src is pcm decoded and padded for the cubic interpolation: src[k+1] is sample k and
-	// the edges repeat, so the four neighbours of any position are four loads in a row.
+	// the edges repeat (the last three times, see addResampled), so the four neighbours of
+	// any position are four loads in a row.
 	// Filled by language.decode.
 	src []float32
 }
@@ -94,11 +95,14 @@ func (l *language) decode(ulaw *[256]float32) {
 	l.decoded.Do(func() {
 		fill := func(t *take) {
 			last := len(t.pcm) - 1
-			src := make([]float32, len(t.pcm)+3)
+			src := make([]float32, len(t.pcm)+4)
 			for k, v := range t.pcm {
 				src[k+1] = ulaw[v]
 			}
-			src[0], src[last+2], src[last+3] = src[1], src[last+1], src[last+1]
+			src[0] = src[1]
+			for k := last + 2; k < len(src); k++ {
+				src[k] = src[last+1]
+			}
 			t.src = src
 		}
 		for _, versions := range l.takes {
