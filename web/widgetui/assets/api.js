@@ -20,7 +20,7 @@
   const compat = query.get("compat") === "recaptcha";
   if (window.captcha && window.captcha._widget) return; // loaded twice: the first copy serves the page
 
-  // How long before a token expires the widget says so, in seconds.
+  // How long before a token expires the widget says so, in seconds: time to send the form.
   const warnBefore = 30;
 
   const text = {
@@ -370,9 +370,9 @@
       // The check button is gone: keep the keyboard's place in the widget.
       this.msg.focus();
       const life = Math.max(Number(expiresIn) || 0, 1);
-      if (life > warnBefore * 2) {
-        this.later(life - warnBefore, () => this.say(t.expiring(warnBefore), "bad"));
-      }
+      // Said 30 s ahead, or halfway through a token shorter than a minute.
+      const warnAt = Math.max(life - warnBefore, life / 2);
+      this.later(warnAt, () => this.say(t.expiring(Math.round(life - warnAt)), "bad"));
       this.later(life, () => {
         if (gen !== this.generation) return;
         this.load(false, t.tokenExpired);
