@@ -175,7 +175,7 @@
       const t = this.t;
       const o = this.o;
       const n = "captcha-" + ++serial;
-      let theme = o.theme === "dark" || o.theme === "auto" ? o.theme : "light";
+      const theme = o.theme === "dark" || o.theme === "auto" ? o.theme : "light";
       const root = el("div", "cw cw-" + theme + (o.size === "compact" ? " cw-compact" : ""), {
         role: "group",
         "aria-labelledby": n + "-title",
@@ -275,7 +275,6 @@
       this.challenge = null;
       this.root.classList.remove("cw-solved", "cw-failed");
       this.root.classList.add("cw-loading");
-      this.root.setAttribute("aria-busy", "true");
       this.audio.pause();
       this.audio.removeAttribute("src");
       this.input.value = "";
@@ -297,7 +296,6 @@
       this.hint.textContent = "(" + this.input.placeholder + ")";
       this.input.size = Math.max(c.length + 2, 6);
       this.root.classList.remove("cw-loading");
-      this.root.removeAttribute("aria-busy");
       if (!message) this.say(announce ? this.t.loaded : "", "");
     }
 
@@ -387,7 +385,6 @@
       this.challenge = null;
       this.root.classList.remove("cw-loading");
       this.root.classList.add("cw-failed");
-      this.root.removeAttribute("aria-busy");
       const setup = code === "invalid-sitekey" || code === "origin-not-allowed" || code === "bad-request";
       this.say(setup ? t.setup : code === "rate-limited" ? t.limited : t.error, "bad");
       call(this.o["error-callback"], code);
