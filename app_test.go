@@ -94,9 +94,9 @@ func TestAppCommandMistakes(t *testing.T) {
 	// The API must be chosen, among the ones there are, and the message names them.
 	for _, args := range [][]string{
 		{"app", "create", "-name", "x", "-data", data},
-		{"app", "create", "-name", "x", "-api", "widget", "-data", data},
+		{"app", "create", "-name", "x", "-api", "recaptcha", "-data", data},
 		{"app", "create", "-name", "x", "-api", "NHN", "-data", data},
-		{"app", "set-api", "0123456789abcdef0123456789abcdef", "widget", "-data", data},
+		{"app", "set-api", "0123456789abcdef0123456789abcdef", "recaptcha", "-data", data},
 	} {
 		_, err := runCLI(t, args...)
 		var u *usageError
@@ -169,5 +169,60 @@ func TestAppCreateWarnsAboutWeakSettings(t *testing.T) {
 		if got := groupThousands(n); got != want {
 			t.Errorf("groupThousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// A widget app is created with its hostnames and shows its site key and secret; its hosts
+// change with set-hostnames, and list shows them.
+func TestAppCommandsForTheWidget(t *testing.T) {
+	t.Setenv("CAPTCHA_CONFIG", "")
+	data := t.TempDir()
+	out, err := runCLI(t, "app", "create", "-name", "shop", "-api", "widget", "-hostnames", "A.example,b.example",
+		"-token-lifetime", "2m", "-data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var siteKey string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "sitekey: "); ok {
+			siteKey = v
+		}
+	}
+	if len(siteKey) != 32 || !strings.Contains(out, "\nsecret: ") || !strings.Contains(out, "hostnames: a.example,b.example") {
+		t.Fatalf("create printed %q", out)
+	}
+	out, err = runCLI(t, "app", "list", "-data", data)
+	if err != nil || !strings.Contains(out, "HOSTNAMES") || !strings.Contains(out, "a.example,b.example") {
+		t.Fatalf("list: %q, %v", out, err)
+	}
+	if out, err = runCLI(t, "app", "set-hostnames", siteKey, "c.example", "-data", data); err != nil || !strings.Contains(out, "c.example") {
+		t.Fatalf("set-hostnames: %q, %v", out, err)
+	}
+	if out, err = runCLI(t, "app", "set-hostnames", siteKey, "", "-data", data); err != nil || !strings.Contains(out, "any") {
+		t.Fatalf("set-hostnames to any: %q, %v", out, err)
+	}
+	if out, _ := runCLI(t, "app", "list", "-data", data); !strings.Contains(out, " any ") {
+		t.Errorf("list after clearing: %q", out)
+	}
+
+	var u *usageError
+	for _, args := range [][]string{
+		{"app", "create", "-name", "x", "-api", "nhn", "-hostnames", "a.example", "-data", data},
+		{"app", "create", "-name", "x", "-api", "widget", "-hostnames", "https://a.example", "-data", data},
+		{"app", "create", "-name", "x", "-api", "widget", "-token-lifetime", "5s", "-data", data},
+		{"app", "set-hostnames", siteKey, "a b/c", "-data", data},
+		{"app", "set-hostnames", "-data", data},
+	} {
+		if _, err := runCLI(t, args...); !errors.As(err, &u) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	nhn, err := runCLI(t, "app", "create", "-name", "n", "-api", "nhn", "-data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nhnKey := strings.TrimPrefix(strings.Split(nhn, "\n")[2], "appkey: ")
+	if _, err := runCLI(t, "app", "set-hostnames", nhnKey, "a.example", "-data", data); err == nil || !strings.Contains(err.Error(), "no widget") {
+		t.Errorf("set-hostnames of an NHN app: %v", err)
 	}
 }

@@ -50,6 +50,8 @@ type appForm struct {
 	Escalate                                  bool
 	EscalateMinAnswers, EscalateBadPercent    string
 	FastSolve                                 string            // seconds
+	TokenLifetime                             string            // seconds; empty: the default
+	Hostnames                                 string            // as typed: commas, spaces or lines
 	Errors                                    map[string]string // field → message, translated
 }
 
@@ -62,6 +64,8 @@ func formOf(app *service.App) *appForm {
 		Escalate: s.Escalation.Enabled, EscalateMinAnswers: strconv.Itoa(s.Escalation.MinAnswers),
 		EscalateBadPercent: strconv.Itoa(s.Escalation.BadPercent),
 		FastSolve:          strconv.FormatFloat(s.Escalation.FastSolve.Seconds(), 'f', -1, 64),
+		TokenLifetime:      strconv.Itoa(int(s.TokenLifetime / time.Second)),
+		Hostnames:          strings.Join(app.Hostnames, "\n"),
 		Errors:             map[string]string{},
 	}
 }
@@ -74,8 +78,24 @@ func readForm(c echo.Context) *appForm {
 		// A checkbox: sent when checked, absent when not.
 		Escalate: v("escalate") != "", EscalateMinAnswers: v("escalate_min_answers"),
 		EscalateBadPercent: v("escalate_bad_percent"), FastSolve: v("fast_solve"),
+		TokenLifetime: v("token_lifetime"), Hostnames: v("hostnames"),
 		Errors: map[string]string{},
 	}
+}
+
+// hostnames reads the hosts a widget app's pages may be on; a list that is not one gets its
+// error here. Other dialects keep none.
+func (f *appForm) hostnames(l catalog) ([]string, bool) {
+	if service.API(f.API) != service.Widget {
+		return nil, true
+	}
+	hosts, err := service.ParseHostnames(f.Hostnames)
+	var fe *engine.FieldError
+	if errors.As(err, &fe) {
+		f.Errors["hostnames"] = l.T("form.invalid", fe.Allowed)
+		return nil, false
+	}
+	return hosts, err == nil
 }
 
 // settings reads the form's values; a field that is not a number gets its error here, and
@@ -85,6 +105,10 @@ func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 		Charset: engine.Charset(f.Charset), Difficulty: engine.Difficulty(f.Difficulty), Lang: engine.Lang(f.Lang),
 	}, Escalation: service.Escalation{Enabled: f.Escalate}}
 	var lifetime int
+	tokenLifetime := int(service.DefaultTokenLifetime / time.Second)
+	if f.TokenLifetime == "" { // a form of an older page: the default
+		f.TokenLifetime = strconv.Itoa(tokenLifetime)
+	}
 	for _, n := range []struct {
 		field string
 		raw   string
@@ -94,6 +118,7 @@ func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 		{"lifetime", f.Lifetime, &lifetime}, {"attempts", f.Attempts, &s.MaxAttempts},
 		{"escalate_min_answers", f.EscalateMinAnswers, &s.Escalation.MinAnswers},
 		{"escalate_bad_percent", f.EscalateBadPercent, &s.Escalation.BadPercent},
+		{"token_lifetime", f.TokenLifetime, &tokenLifetime},
 	} {
 		v, err := strconv.Atoi(n.raw)
 		if errors.Is(err, strconv.ErrRange) {
@@ -108,6 +133,7 @@ func (f *appForm) settings(l catalog) (service.AppSettings, bool) {
 		*n.dst = max(min(v, 1_000_000), -1_000_000)
 	}
 	s.KeyLifetime = time.Duration(lifetime) * time.Second
+	s.TokenLifetime = time.Duration(tokenLifetime) * time.Second
 	// Seconds with a decimal point, to the millisecond; the service takes tenths.
 	if secs, err := strconv.ParseFloat(f.FastSolve, 64); err != nil && !errors.Is(err, strconv.ErrRange) || math.IsNaN(secs) {
 		f.Errors["fast_solve"] = l.T("form.not_decimal")
@@ -156,6 +182,8 @@ type choices struct {
 	MaxMinAnswers                                  int
 	MaxFastSolve                                   float64 // seconds
 	EscalationWindow                               int     // minutes
+	MinTokenLifetime, MaxTokenLifetime             int     // seconds
+	MaxHostnames                                   int
 }
 
 func formChoices() choices {
@@ -171,6 +199,8 @@ func formChoices() choices {
 		MaxAttempts:   service.MaxAttemptsLimit,
 		MaxMinAnswers: service.MaxEscalateMinAnswers, MaxFastSolve: service.MaxFastSolve.Seconds(),
 		EscalationWindow: int(service.EscalationWindow / time.Minute),
+		MinTokenLifetime: int(service.MinTokenLifetime / time.Second), MaxTokenLifetime: int(service.MaxTokenLifetime / time.Second),
+		MaxHostnames: service.MaxHostnames,
 	}
 }
 
@@ -200,8 +230,16 @@ func (h *Handler) appCreate(c echo.Context) error {
 	l := h.catalogs[h.lang(c)]
 	form := readForm(c)
 	settings, ok := form.settings(l)
-	if ok {
-		app, secret, err := h.svc.CreateApp(c.Request().Context(), form.Name, service.API(form.API), settings)
+	hosts, hostsOK := form.hostnames(l)
+	if ok && hostsOK {
+		var app *service.App
+		var secret string
+		var err error
+		if service.API(form.API) == service.Widget {
+			app, secret, err = h.svc.CreateWidgetApp(c.Request().Context(), form.Name, settings, hosts)
+		} else {
+			app, secret, err = h.svc.CreateApp(c.Request().Context(), form.Name, service.API(form.API), settings)
+		}
 		if err == nil {
 			h.log.Info("app created", "user", sessionOf(c).OperatorName, "app", app.ID, "name", app.Name)
 			return h.render(c, http.StatusOK, "secret", &pageData{Title: "secret.created_title", Nav: "apps",
@@ -259,8 +297,12 @@ func (h *Handler) appSave(c echo.Context) error {
 	l := h.catalogs[h.lang(c)]
 	form := readForm(c)
 	settings, ok := form.settings(l)
-	if ok {
+	hosts, hostsOK := form.hostnames(l)
+	if ok && hostsOK {
 		_, err := h.svc.UpdateApp(c.Request().Context(), app.ID, form.Name, service.API(form.API), settings)
+		if err == nil && service.API(form.API) == service.Widget {
+			err = h.svc.SetAppHostnames(c.Request().Context(), app.ID, hosts)
+		}
 		if err == nil {
 			h.log.Info("app updated", "user", sessionOf(c).OperatorName, "app", app.ID)
 			return c.Redirect(http.StatusSeeOther, "/admin/apps/"+strconv.FormatInt(app.ID, 10)+"?msg=saved")
@@ -373,8 +415,20 @@ func examplesFor(c echo.Context, app *service.App) []example {
 
 // exampleWriters write each dialect's calls for a server's base URL and an appkey.
 var exampleWriters = map[service.API]func(base, appKey string) example{
-	service.NHN:   nhnExample,
-	service.Naver: naverExample,
+	service.NHN:    nhnExample,
+	service.Naver:  naverExample,
+	service.Widget: widgetExample,
+}
+
+// widgetExample embeds the widget with the site key, which is public, and verifies its
+// token with the secret from the site's server.
+func widgetExample(base, k string) example {
+	return example{Title: "examples.widget", Steps: []exampleStep{
+		{"examples.embed", `<script src="` + base + `/api.js" async defer></script>` + "\n" +
+			`<form method="post" action="/signup">` + "\n" +
+			`  <div class="captcha" data-sitekey="` + k + `"></div>` + "\n" + `</form>`},
+		{"examples.siteverify", "curl -d secret=SECRET -d response=TOKEN '" + base + "/siteverify'"},
+	}}
 }
 
 // nhnExample's browser snippet loads the challenge by the key alone: an NHN app's appkey is

@@ -46,9 +46,9 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 	}{
 		{"name", "", "1 to 100 printable characters"},
 		{"name", strings.Repeat("x", 101), "1 to 100 printable characters"},
-		{"api", "", "nhn, naver"},
-		{"api", "widget", "nhn, naver"},
-		{"api", "NHN", "nhn, naver"},
+		{"api", "", "nhn, naver, widget"},
+		{"api", "recaptcha", "nhn, naver, widget"},
+		{"api", "NHN", "nhn, naver, widget"},
 		{"charset", "emoji", "alnum, digits, hangul"},
 		{"length", "9", "4 to 8"},
 		{"length", "six", "Enter a whole number"},
@@ -99,7 +99,7 @@ func TestCreateAppRefusesInvalidSettings(t *testing.T) {
 	// A bad name, a bad API and a bad setting are all shown at once.
 	form = validAppForm(csrf)
 	form.Set("name", " ")
-	form.Set("api", "widget")
+	form.Set("api", "recaptcha")
 	form.Set("width", "1000")
 	body := v.do(http.MethodPost, "/admin/apps", form, cookies, nil).Body.String()
 	if fieldError(body, "name") == "" || fieldError(body, "api") == "" || fieldError(body, "width") == "" {
@@ -214,9 +214,9 @@ func TestEditApp(t *testing.T) {
 		t.Errorf("a refused save changed the app: %+v", again.Settings)
 	}
 	form.Set("height", "80")
-	form.Set("api", "widget")
+	form.Set("api", "recaptcha")
 	rec = v.do(http.MethodPost, target, form, cookies, nil)
-	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(fieldError(rec.Body.String(), "api"), "nhn, naver") {
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(fieldError(rec.Body.String(), "api"), "nhn, naver, widget") {
 		t.Errorf("unknown api: %d", rec.Code)
 	}
 	if again, _ := v.svc.AppByID(ctx, app.ID); again.API != service.Naver {

@@ -53,7 +53,8 @@ type harness struct {
 	url      string
 	handler  http.Handler
 	svc      *service.Service
-	db       *sqlite.DB
+	db       *sqlite.DB    // nil on another store
+	store    service.Store // db, or the other store
 	clock    *servicetest.Clock
 	logs     *syncBuffer
 	app      *service.App
@@ -84,20 +85,29 @@ func newHarnessAt(t testing.TB, path string, opts ...harnessOption) *harness {
 
 func newHarnessFor(t testing.TB, api service.API, path string, opts ...harnessOption) *harness {
 	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h := newHarnessOn(t, api, db, opts...)
+	h.db = db
+	return h
+}
+
+// newHarnessOn is the harness on a store of the caller's (PostgreSQL's), which it leaves
+// open; h.db is nil.
+func newHarnessOn(t testing.TB, api service.API, store service.Store, opts ...harnessOption) *harness {
+	t.Helper()
 	ctx := context.Background()
 	r, err := sharedRenderer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	h := &harness{t: t, api: api, db: db, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
+	h := &harness{t: t, api: api, store: store, clock: servicetest.NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	metrics := web.NewMetrics()
-	h.svc, err = service.New(ctx, db, r, service.Options{Now: h.clock.Now, Observer: metrics, Logger: log})
+	h.svc, err = service.New(ctx, store, r, service.Options{Now: h.clock.Now, Observer: metrics, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +151,11 @@ func (h *harness) answer(key string) string {
 	return h.stored(key).Answer
 }
 
-// stored is the key as the writer sees it.
+// stored is the key as the writer sees it (as any reader does, on PostgreSQL).
 func (h *harness) stored(key string) *service.Key {
 	h.t.Helper()
 	var seen service.Key
-	err := h.db.UpdateKey(context.Background(), key, func(k *service.Key) (*service.Verification, error) {
+	err := h.store.UpdateKey(context.Background(), key, func(k *service.Key) (*service.Verification, error) {
 		seen = *k
 		return nil, nil
 	})

@@ -135,6 +135,22 @@ func (l *keyedLimiter) exhausted(key string, now time.Time) bool {
 	return false // no bucket yet: a full one
 }
 
+// wait is how long key's bucket takes from now to hold a token again: 0 when it holds one
+// (or limits are off), an hour when it never refills.
+func (l *keyedLimiter) wait(key string, now time.Time) time.Duration {
+	if l == nil {
+		return 0
+	}
+	missing := 1 - l.bucket(key, now).TokensAt(now)
+	switch {
+	case missing <= 0:
+		return 0
+	case l.limit <= 0:
+		return time.Hour
+	}
+	return time.Duration(missing / float64(l.limit) * float64(time.Second))
+}
+
 func (l *keyedLimiter) sweep(now time.Time) {
 	for k, b := range l.buckets {
 		if now.Sub(b.seen) >= l.idle {

@@ -1,5 +1,6 @@
 // Package web serves the CAPTCHA APIs over HTTP with echo: the NHN-compatible dialect
-// (nhn.go), the Naver-compatible dialect (naver.go), health and metrics.
+// (nhn.go), the Naver-compatible dialect (naver.go), the drop-in widget with its siteverify
+// endpoint (widget.go, siteverify.go), health and metrics.
 //
 // Handlers return the service's errors as they are; the error handler hands each to the
 // dialect the request's path belongs to, and each dialect maps errors to its codes in a
@@ -53,24 +54,31 @@ type server struct {
 	// authFailures counts, per client network, the calls whose app could not be identified.
 	authFailures *keyedLimiter
 	// sounds is the quota of sounds per client network.
-	sounds  *keyedLimiter
-	now     func() time.Time
-	version string
+	sounds *keyedLimiter
+	// widgetCalls limits the widget's challenges and answers per client network, at the
+	// rate of fetches; siteverifyCalls limits /siteverify per client (a site's server), at
+	// the rate of an app's verifications.
+	widgetCalls     *keyedLimiter
+	siteverifyCalls *keyedLimiter
+	now             func() time.Time
+	version         string
 }
 
 // New builds the router.
 func New(o Options) *echo.Echo {
 	s := &server{
-		svc:          o.Service,
-		log:          o.Logger,
-		metrics:      o.Metrics,
-		issue:        newKeyedLimiter(o.Limits.Enabled, o.Limits.AppIssue),
-		verify:       newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
-		fetch:        newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
-		authFailures: newKeyedLimiter(o.Limits.Enabled, o.Limits.IPAuthFailure),
-		sounds:       newKeyedLimiter(o.Limits.Enabled, o.Limits.IPSounds),
-		now:          time.Now,
-		version:      o.Version,
+		svc:             o.Service,
+		log:             o.Logger,
+		metrics:         o.Metrics,
+		issue:           newKeyedLimiter(o.Limits.Enabled, o.Limits.AppIssue),
+		verify:          newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
+		fetch:           newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
+		authFailures:    newKeyedLimiter(o.Limits.Enabled, o.Limits.IPAuthFailure),
+		sounds:          newKeyedLimiter(o.Limits.Enabled, o.Limits.IPSounds),
+		widgetCalls:     newKeyedLimiter(o.Limits.Enabled, o.Limits.IPFetch),
+		siteverifyCalls: newKeyedLimiter(o.Limits.Enabled, o.Limits.AppVerify),
+		now:             time.Now,
+		version:         o.Version,
 	}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
@@ -89,6 +97,7 @@ func New(o Options) *echo.Echo {
 	e.GET("/metrics", metricsAccess(o.MetricsToken, echo.WrapHandler(s.metrics.Handler())))
 	s.routeNHN(e)
 	s.routeNaver(e)
+	s.routeWidget(e)
 	return e
 }
 
@@ -216,6 +225,10 @@ func (s *server) handleError(err error, c echo.Context) {
 		failure = s.nhnError(c, err)
 	case isNaverPath(path):
 		failure = s.naverError(c, err)
+	case strings.HasPrefix(path, widgetPrefix):
+		failure = s.widgetError(c, err)
+	case path == siteverifyPath:
+		failure = s.siteverifyError(c, err)
 	default:
 		failure = plainError(c, err)
 	}
@@ -301,7 +314,7 @@ func (s *server) allowFetch(c echo.Context) bool {
 func (s *server) sendSound(c echo.Context, api service.API, key, appKey string) error {
 	client := clientNetwork(c.RealIP())
 	if s.sounds.exhausted(client, s.now()) {
-		return errRateLimited
+		return s.limitedBy(s.sounds, client)
 	}
 	wav, err := s.svc.KeyAudio(c.Request().Context(), api, key, appKey, client)
 	if err != nil {

@@ -59,11 +59,12 @@ func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 	e := st.Escalation
 	return db.pool.QueryRow(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, api, charset,
 		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at, escalate,
-		escalate_min_answers, escalate_bad_percent, fast_solve_ms)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+		escalate_min_answers, escalate_bad_percent, fast_solve_ms, hostnames, token_lifetime_s)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id`,
 		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(app.API), string(st.Charset), st.Length,
 		string(st.Difficulty), st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second),
-		st.MaxAttempts, millis(app.CreatedAt), e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds()).Scan(&app.ID)
+		st.MaxAttempts, millis(app.CreatedAt), e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds(),
+		sqlrows.JoinHostnames(app.Hostnames), int64(st.TokenLifetime/time.Second)).Scan(&app.ID)
 }
 
 // AppByKey returns the app with this appkey, enabled or not.

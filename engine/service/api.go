@@ -12,22 +12,25 @@ import (
 // has its own credentials: NHN's is the appkey alone, Naver's the appkey and a secret, and
 // the Naver flow puts the appkey in every browser's image URL. An app that answered both
 // could be called through NHN, without its secret, by anyone who had loaded one of its
-// challenges. The other dialect's endpoints take the app for an unknown one.
+// challenges. The other dialects' endpoints take the app for an unknown one.
 type API string
 
 const (
 	NHN   API = "nhn"   // NHN Cloud style: the appkey in the path is the credential
 	Naver API = "naver" // Naver Cloud style: appkey and secret in the API gateway's headers
+	// Widget is the drop-in widget: the appkey is the public site key that pages embed, and
+	// the secret authenticates the site's server at /siteverify (token.go).
+	Widget API = "widget"
 )
 
 // apis are the dialects, in the order forms and messages offer them. A new dialect is a
 // constant above, an entry here, its routes in web/ and its name in the admin UI's catalogs.
-var apis = []API{NHN, Naver}
+var apis = []API{NHN, Naver, Widget}
 
 // APIs lists every dialect.
 func APIs() []API { return slices.Clone(apis) }
 
-// APINames lists the dialects for messages: "nhn, naver".
+// APINames lists the dialects for messages: "nhn, naver, widget".
 func APINames() string {
 	names := make([]string, len(apis))
 	for i, a := range apis {

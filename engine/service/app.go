@@ -26,6 +26,9 @@ type App struct {
 	API        API // the one dialect the app answers in
 	Settings   AppSettings
 	CreatedAt  time.Time
+	// Hostnames are the hosts whose pages may embed the app's widget (dialect Widget), in
+	// the canonical form ParseHostnames gives; none allows any (hostnames.go).
+	Hostnames []string
 }
 
 // AppSettings say what an app's challenges look like and how long and how often they may be
@@ -35,6 +38,8 @@ type AppSettings struct {
 	KeyLifetime time.Duration
 	MaxAttempts int
 	Escalation  Escalation
+	// TokenLifetime is how long a widget's response token may be verified (token.go).
+	TokenLifetime time.Duration
 }
 
 // Limits of the per-app settings.
@@ -44,12 +49,17 @@ const (
 	MaxKeyLifetime     = 7200 * time.Second
 	DefaultMaxAttempts = 1
 	MaxAttemptsLimit   = 5
+	// A response token is verified by the site's server right after the form is sent, so
+	// minutes are plenty; the convention's is 300 s.
+	DefaultTokenLifetime = 300 * time.Second
+	MinTokenLifetime     = 30 * time.Second
+	MaxTokenLifetime     = 3600 * time.Second
 )
 
 // DefaultAppSettings are what a new app gets unless told otherwise.
 func DefaultAppSettings() AppSettings {
 	return AppSettings{Options: engine.DefaultOptions(), KeyLifetime: DefaultKeyLifetime, MaxAttempts: DefaultMaxAttempts,
-		Escalation: DefaultEscalation()}
+		Escalation: DefaultEscalation(), TokenLifetime: DefaultTokenLifetime}
 }
 
 // Validate reports the first setting that is out of range, as an *engine.FieldError.
@@ -64,6 +74,10 @@ func (s AppSettings) Validate() error {
 	if s.MaxAttempts < 1 || s.MaxAttempts > MaxAttemptsLimit {
 		return &engine.FieldError{Field: "attempts", Value: s.MaxAttempts, Allowed: fmt.Sprintf("1 to %d", MaxAttemptsLimit)}
 	}
+	if s.TokenLifetime < MinTokenLifetime || s.TokenLifetime > MaxTokenLifetime || s.TokenLifetime%time.Second != 0 {
+		return &engine.FieldError{Field: "token_lifetime", Value: s.TokenLifetime,
+			Allowed: fmt.Sprintf("whole seconds from %v to %v", MinTokenLifetime, MaxTokenLifetime)}
+	}
 	return s.Escalation.Validate()
 }
 
@@ -77,6 +91,21 @@ const (
 // CreateApp registers an app that answers in api and returns it with its secret, which
 // exists nowhere else afterwards: only its hash is stored.
 func (s *Service) CreateApp(ctx context.Context, name string, api API, settings AppSettings) (*App, string, error) {
+	return s.createApp(ctx, name, api, settings, nil)
+}
+
+// CreateWidgetApp registers an app of the Widget dialect whose widget pages of hostnames
+// may embed (any, when there are none), in the same step: an app never exists, however
+// briefly, that allows more than it was created to.
+func (s *Service) CreateWidgetApp(ctx context.Context, name string, settings AppSettings, hostnames []string) (*App, string, error) {
+	return s.createApp(ctx, name, Widget, settings, hostnames)
+}
+
+func (s *Service) createApp(ctx context.Context, name string, api API, settings AppSettings, hostnames []string) (*App, string, error) {
+	hostnames, err := CanonicalHostnames(hostnames)
+	if err != nil {
+		return nil, "", err
+	}
 	name = strings.TrimSpace(name)
 	if !validAppName(name) {
 		return nil, "", ErrAppNameInvalid
@@ -98,6 +127,7 @@ func (s *Service) CreateApp(ctx context.Context, name string, api API, settings 
 		API:        api,
 		Settings:   settings,
 		CreatedAt:  s.now().Truncate(time.Millisecond),
+		Hostnames:  hostnames,
 	}
 	if err := s.store.CreateApp(ctx, app); err != nil {
 		return nil, "", err
@@ -125,7 +155,8 @@ func newSecret() string {
 }
 
 // hashSecret is a plain SHA-256: the secret is 256 random bits, so there is nothing for a
-// slow password hash to protect, and every Naver request checks it.
+// slow password hash to protect, every Naver request checks it, and /siteverify looks an
+// app up by it.
 func hashSecret(secret string) []byte {
 	h := sha256.Sum256([]byte(secret))
 	return h[:]

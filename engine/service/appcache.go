@@ -31,20 +31,32 @@ func newCachingStore(s Store) *cachingStore {
 }
 
 func (c *cachingStore) AppByKey(ctx context.Context, appKey string) (*App, error) {
+	return c.cached(appKey, func() (*App, error) { return c.Store.AppByKey(ctx, appKey) })
+}
+
+// AppBySecretHash is cached like AppByKey, in the same map under a key no appkey can be (an
+// appkey is hex): every /siteverify looks its app up so.
+func (c *cachingStore) AppBySecretHash(ctx context.Context, secretHash []byte) (*App, error) {
+	return c.cached("\x00"+string(secretHash), func() (*App, error) { return c.Store.AppBySecretHash(ctx, secretHash) })
+}
+
+// cached returns the app cached under key if it is recent enough, else fetches it and
+// caches it. What fetch does not find is not cached: anyone can invent appkeys and secrets.
+func (c *cachingStore) cached(key string, fetch func() (*App, error)) (*App, error) {
 	now := time.Now()
 	c.mu.Lock()
-	e, ok := c.apps[appKey]
+	e, ok := c.apps[key]
 	c.mu.Unlock()
 	if ok && now.Sub(e.fetched) < appCacheTTL {
 		app := e.app // a copy: callers may not change what others read
 		return &app, nil
 	}
-	app, err := c.Store.AppByKey(ctx, appKey)
+	app, err := fetch()
 	if err != nil {
-		return nil, err // unknown appkeys are not cached: anyone can invent them
+		return nil, err
 	}
 	c.mu.Lock()
-	c.apps[appKey] = cachedApp{app: *app, fetched: now}
+	c.apps[key] = cachedApp{app: *app, fetched: now}
 	c.mu.Unlock()
 	return app, nil
 }
@@ -73,6 +85,11 @@ func (c *cachingStore) DeleteApp(ctx context.Context, appKey string) error {
 func (c *cachingStore) UpdateApp(ctx context.Context, id int64, name string, api API, settings AppSettings) error {
 	defer c.forget()
 	return c.Store.UpdateApp(ctx, id, name, api, settings)
+}
+
+func (c *cachingStore) SetAppHostnames(ctx context.Context, id int64, hostnames []string) error {
+	defer c.forget()
+	return c.Store.SetAppHostnames(ctx, id, hostnames)
 }
 
 func (c *cachingStore) SetAppSecret(ctx context.Context, id int64, secretHash []byte) error {

@@ -12,7 +12,7 @@ const (
 	retentionEvery   = time.Hour
 )
 
-// Housekeep deletes expired keys and statistics past retention, in the
+// Housekeep deletes expired keys and response tokens and statistics past retention, in the
 // background, until ctx is done. Every process sharing the database may run it: the
 // deletions are idempotent.
 func (s *Service) Housekeep(ctx context.Context) {
@@ -27,6 +27,7 @@ func (s *Service) Housekeep(ctx context.Context) {
 		case <-keys.C:
 		}
 		s.DeleteExpiredKeys(ctx)
+		s.DeleteExpiredTokens(ctx)
 		if time.Since(lastTrim) >= retentionEvery {
 			s.trimStats(ctx)
 			lastTrim = time.Now()

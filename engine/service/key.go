@@ -152,6 +152,11 @@ func (s *Service) IssueKey(ctx context.Context, app *App) (*Key, error) {
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(app.Settings.KeyLifetime),
 	}
+	if app.API == Widget {
+		// The widget offers a fresh challenge after a wrong answer: a key allows one, so
+		// that a bot cannot try several answers on one image.
+		k.MaxAttempts = 1
+	}
 	if err := s.store.CreateKey(ctx, k); err != nil {
 		return nil, err
 	}

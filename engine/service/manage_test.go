@@ -57,10 +57,10 @@ func TestUpdateAppRefusesInvalidSettings(t *testing.T) {
 			t.Errorf("%s: got %v", tc.field, err)
 		}
 	}
-	for _, api := range []service.API{"", "widget", "NHN"} {
+	for _, api := range []service.API{"", "recaptcha", "NHN"} {
 		_, err := f.svc.UpdateApp(ctx, app.ID, "renamed", api, service.DefaultAppSettings())
 		var fe *engine.FieldError
-		if !errors.As(err, &fe) || fe.Field != "api" || fe.Allowed != "nhn, naver" {
+		if !errors.As(err, &fe) || fe.Field != "api" || fe.Allowed != "nhn, naver, widget" {
 			t.Errorf("api %q: got %v", api, err)
 		}
 	}

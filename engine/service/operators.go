@@ -288,8 +288,8 @@ func randomToken(n int) []byte {
 	return b
 }
 
-// hashToken is a plain SHA-256: a session token is 256 random bits, so a slow hash would
-// protect nothing, and every admin request checks one.
+// hashToken is a plain SHA-256: a session token, like a widget's response token, is 256
+// random bits, so a slow hash would protect nothing, and every admin request checks one.
 func hashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]

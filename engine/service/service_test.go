@@ -368,8 +368,8 @@ func TestCreateAppValidates(t *testing.T) {
 		t.Errorf("blank name: %v", err)
 	}
 	var fe *engine.FieldError
-	if _, _, err := f.svc.CreateApp(ctx, "x", "widget", service.DefaultAppSettings()); !errors.As(err, &fe) ||
-		fe.Field != "api" || !strings.Contains(err.Error(), "nhn, naver") {
+	if _, _, err := f.svc.CreateApp(ctx, "x", "recaptcha", service.DefaultAppSettings()); !errors.As(err, &fe) ||
+		fe.Field != "api" || !strings.Contains(err.Error(), "nhn, naver, widget") {
 		t.Errorf("unknown api: %v", err)
 	}
 	if apps, _ := f.svc.Apps(ctx); len(apps) != 0 {
@@ -395,7 +395,7 @@ func TestSetAppAPI(t *testing.T) {
 		t.Fatalf("switched to %q", got.API)
 	}
 	var fe *engine.FieldError
-	if err := f.svc.SetAppAPI(ctx, app.AppKey, "widget"); !errors.As(err, &fe) || fe.Field != "api" {
+	if err := f.svc.SetAppAPI(ctx, app.AppKey, "recaptcha"); !errors.As(err, &fe) || fe.Field != "api" {
 		t.Errorf("unknown api: %v", err)
 	}
 	if err := f.svc.SetAppAPI(ctx, "00000000000000000000000000000000", service.NHN); !errors.Is(err, service.ErrUnknownApp) {

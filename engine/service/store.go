@@ -26,6 +26,11 @@ type Store interface {
 	AppByID(ctx context.Context, id int64) (*App, error)
 	UpdateApp(ctx context.Context, id int64, name string, api API, settings AppSettings) error
 	SetAppSecret(ctx context.Context, id int64, secretHash []byte) error
+	// SetAppHostnames replaces the hosts that may embed a widget app (hostnames.go).
+	SetAppHostnames(ctx context.Context, id int64, hostnames []string) error
+	// AppBySecretHash returns the app, enabled or not, whose secret has this SHA-256: the
+	// widget dialect's /siteverify names no appkey.
+	AppBySecretHash(ctx context.Context, secretHash []byte) (*App, error)
 
 	CreateKey(ctx context.Context, k *Key) error
 	KeyByID(ctx context.Context, id string) (*Key, error)
@@ -57,6 +62,18 @@ type Store interface {
 	// DeleteStatsBefore deletes the statistics older than t (verification records, hourly
 	// counts) and says how many rows went.
 	DeleteStatsBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// CreateToken stores a response token (token.go), durably before it returns.
+	CreateToken(ctx context.Context, t *Token) error
+	// RedeemToken redeems the token with this hash of app appID at now, atomically: if it
+	// is unredeemed and now is before its expiry, it records now and idempotencyKey as its
+	// redemption and returns it with redeemed true; of any number of concurrent calls, in
+	// any number of processes sharing the store, exactly one does. Otherwise it returns the
+	// token as stored with redeemed false, and changes nothing. A token of another app is
+	// ErrTokenInvalid, as is a hash no token has.
+	RedeemToken(ctx context.Context, hash []byte, appID int64, idempotencyKey string, now time.Time) (t *Token, redeemed bool, err error)
+	// DeleteExpiredTokens deletes the tokens that expired before t and says how many.
+	DeleteExpiredTokens(ctx context.Context, t time.Time) (int, error)
 
 	// Stats aggregates by hour what happened in the window (stats.go).
 	Stats(ctx context.Context, w StatsWindow) (*StatsData, error)

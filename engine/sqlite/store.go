@@ -79,11 +79,12 @@ func (db *DB) CreateApp(ctx context.Context, app *service.App) error {
 	e := st.Escalation
 	res, err := db.writer.ExecContext(ctx, `INSERT INTO apps (name, app_key, secret_hash, enabled, api, charset,
 		length, difficulty, width, height, lang, key_lifetime_s, max_attempts, created_at, escalate,
-		escalate_min_answers, escalate_bad_percent, fast_solve_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		escalate_min_answers, escalate_bad_percent, fast_solve_ms, hostnames, token_lifetime_s)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		app.Name, app.AppKey, app.SecretHash, app.Enabled, string(app.API), string(st.Charset), st.Length, string(st.Difficulty),
 		st.Width, st.Height, string(st.Lang), int64(st.KeyLifetime/time.Second), st.MaxAttempts, millis(app.CreatedAt),
-		e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds())
+		e.Enabled, e.MinAnswers, e.BadPercent, e.FastSolve.Milliseconds(), sqlrows.JoinHostnames(app.Hostnames),
+		int64(st.TokenLifetime/time.Second))
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,10 @@ func Run(t *testing.T, newStore func(t *testing.T) service.Store) {
 		{"StatsCountConcurrentKeys", testStatsCountConcurrentKeys},
 		{"StatsByChannel", testStatsByChannel},
 		{"StatsRetention", testStatsRetention},
+		{"WidgetAppFields", testWidgetAppFields},
+		{"TokenRedeemedOnce", testTokenRedeemedOnce},
+		{"TokenRedeemedOnceConcurrently", testTokenRedeemedOnceConcurrently},
+		{"DeleteExpiredTokens", testDeleteExpiredTokens},
 		{"Operators", testOperators},
 		{"FirstOperatorOnce", testFirstOperatorOnce},
 		{"Sessions", testSessions},
@@ -910,5 +914,173 @@ func testSessions(t *testing.T, s service.Store) {
 	}
 	if _, err := ops.SessionByTokenHash(ctx, []byte{1}, base); !errors.Is(err, service.ErrNoSession) {
 		t.Errorf("a deleted session: %v", err)
+	}
+}
+
+// A widget app's hostnames and token lifetime are stored with it, and it is found by its
+// secret's hash.
+func testWidgetAppFields(t *testing.T, s service.Store) {
+	settings := service.DefaultAppSettings()
+	settings.TokenLifetime = 120 * time.Second
+	app := &service.App{Name: "widget", AppKey: "w1", SecretHash: []byte("hash-1"), Enabled: true, API: service.Widget,
+		Settings: settings, CreatedAt: base, Hostnames: []string{"a.example", "b.example"}}
+	if err := s.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	other := newApp(t, s, "n1")
+	got, err := s.AppByKey(ctx, "w1")
+	if err != nil || got.API != service.Widget || got.Settings != settings ||
+		!slices.Equal(got.Hostnames, []string{"a.example", "b.example"}) {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if got, _ := s.AppByKey(ctx, "n1"); got.Hostnames != nil || got.Settings.TokenLifetime != service.DefaultTokenLifetime {
+		t.Errorf("an app created without hostnames: %+v", got)
+	}
+	if err := s.SetAppHostnames(ctx, app.ID, []string{"c.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AppByID(ctx, app.ID); !slices.Equal(got.Hostnames, []string{"c.example"}) {
+		t.Errorf("after SetAppHostnames: %q", got.Hostnames)
+	}
+	if err := s.SetAppHostnames(ctx, app.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if apps, _ := s.ListApps(ctx); len(apps) != 2 || apps[0].Hostnames != nil {
+		t.Errorf("after clearing the hostnames: %+v", apps)
+	}
+	if err := s.SetAppHostnames(ctx, 1<<40, nil); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("hostnames of an unknown app: %v", err)
+	}
+	settings.TokenLifetime = 600 * time.Second
+	if err := s.UpdateApp(ctx, app.ID, app.Name, service.Widget, settings); err != nil {
+		t.Fatal(err)
+	}
+	bySecret, err := s.AppBySecretHash(ctx, []byte("hash-1"))
+	if err != nil || bySecret.ID != app.ID || bySecret.Settings.TokenLifetime != 600*time.Second {
+		t.Fatalf("by secret: %+v, %v", bySecret, err)
+	}
+	if got, err := s.AppBySecretHash(ctx, other.SecretHash); err != nil || got.ID != other.ID {
+		t.Errorf("the other app by its secret: %+v, %v", got, err)
+	}
+	if _, err := s.AppBySecretHash(ctx, []byte("no such hash")); !errors.Is(err, service.ErrUnknownApp) {
+		t.Errorf("an unknown secret: %v", err)
+	}
+}
+
+func newToken(t *testing.T, s service.Store, app *service.App, hash string, expires time.Time) *service.Token {
+	t.Helper()
+	tok := &service.Token{Hash: []byte(hash), AppID: app.ID, ChallengeAt: expires.Add(-5 * time.Minute),
+		Hostname: "shop.example", Action: "login", CData: "데이터 1", ExpiresAt: expires}
+	if err := s.CreateToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// A token is redeemed once, by its own app, before it expires; every later call sees it as
+// the redemption left it.
+func testTokenRedeemedOnce(t *testing.T, s service.Store) {
+	app, other := newApp(t, s, "k1"), newApp(t, s, "k2")
+	exp := base.Add(5 * time.Minute)
+	want := newToken(t, s, app, "token-1", exp)
+	newToken(t, s, app, "token-2", exp)
+	now := base.Add(time.Minute)
+	if _, _, err := s.RedeemToken(ctx, []byte("token-1"), other.ID, "", now); !errors.Is(err, service.ErrTokenInvalid) {
+		t.Errorf("another app's token: %v", err)
+	}
+	if _, _, err := s.RedeemToken(ctx, []byte("nope"), app.ID, "", now); !errors.Is(err, service.ErrTokenInvalid) {
+		t.Errorf("an unknown token: %v", err)
+	}
+	got, redeemed, err := s.RedeemToken(ctx, []byte("token-1"), app.ID, "try-1", now)
+	if err != nil || !redeemed {
+		t.Fatalf("first redemption: %v, %v", redeemed, err)
+	}
+	if string(got.Hash) != "token-1" || got.AppID != app.ID || !got.ChallengeAt.Equal(want.ChallengeAt) ||
+		got.Hostname != want.Hostname || got.Action != want.Action || got.CData != want.CData ||
+		!got.ExpiresAt.Equal(exp) || !got.RedeemedAt.Equal(now) || got.IdempotencyKey != "try-1" {
+		t.Fatalf("redeemed %+v, stored %+v", got, want)
+	}
+	again, redeemed, err := s.RedeemToken(ctx, []byte("token-1"), app.ID, "try-2", now.Add(time.Second))
+	if err != nil || redeemed || !again.RedeemedAt.Equal(now) || again.IdempotencyKey != "try-1" {
+		t.Fatalf("second redemption: %+v, %v, %v", again, redeemed, err)
+	}
+	// At its expiry a token is no longer redeemed, and stays as it was.
+	late, redeemed, err := s.RedeemToken(ctx, []byte("token-2"), app.ID, "", exp)
+	if err != nil || redeemed || !late.RedeemedAt.IsZero() {
+		t.Fatalf("at expiry: %+v, %v, %v", late, redeemed, err)
+	}
+	if err := s.CreateToken(ctx, want); err == nil {
+		t.Error("a token was stored twice")
+	}
+	// Deleting an app deletes its tokens.
+	if err := s.DeleteApp(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteExpiredTokens(ctx, exp.Add(time.Hour)); err != nil || n != 0 {
+		t.Errorf("tokens of a deleted app left: %d, %v", n, err)
+	}
+}
+
+// Of 32 concurrent redemptions of one token exactly one redeems it: what makes a token
+// single use.
+func testTokenRedeemedOnceConcurrently(t *testing.T, s service.Store) {
+	app := newApp(t, s, "k1")
+	newToken(t, s, app, "token-1", base.Add(5*time.Minute))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var winners []string
+	start := make(chan struct{})
+	for i := range 32 {
+		wg.Go(func() {
+			<-start
+			ik := fmt.Sprintf("call-%d", i)
+			tok, redeemed, err := s.RedeemToken(ctx, []byte("token-1"), app.ID, ik, base.Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if redeemed {
+				mu.Lock()
+				winners = append(winners, ik)
+				mu.Unlock()
+			} else if tok.IdempotencyKey == "" {
+				t.Errorf("%s lost to a redemption it cannot see", ik)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(winners) != 1 {
+		t.Fatalf("%d redemptions: %v", len(winners), winners)
+	}
+	if tok, _, _ := s.RedeemToken(ctx, []byte("token-1"), app.ID, "", base.Add(time.Minute)); tok.IdempotencyKey != winners[0] {
+		t.Errorf("stored the idempotency key %q, the winner sent %q", tok.IdempotencyKey, winners[0])
+	}
+}
+
+func testDeleteExpiredTokens(t *testing.T, s service.Store) {
+	app := newApp(t, s, "k1")
+	now := base.Add(30 * time.Minute)
+	newToken(t, s, app, "old", now.Add(-time.Second))
+	newToken(t, s, app, "at-now", now)
+	newToken(t, s, app, "live", now.Add(time.Second))
+	n, err := s.DeleteExpiredTokens(ctx, now)
+	if err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	if _, _, err := s.RedeemToken(ctx, []byte("old"), app.ID, "", now); !errors.Is(err, service.ErrTokenInvalid) {
+		t.Errorf("a deleted token: %v", err)
+	}
+	for _, h := range []string{"at-now", "live"} {
+		if _, _, err := s.RedeemToken(ctx, []byte(h), app.ID, "", base); err != nil {
+			t.Errorf("%s: %v", h, err)
+		}
+	}
+	// More than a batch of either store (1,000) goes in one call.
+	for i := range 1001 {
+		newToken(t, s, app, fmt.Sprintf("t%04d", i), now.Add(-time.Minute))
+	}
+	if n, err := s.DeleteExpiredTokens(ctx, now.Add(time.Hour)); err != nil || n != 1003 {
+		t.Errorf("deleted %d, %v", n, err)
 	}
 }
