@@ -46,6 +46,8 @@ type widgetServer struct {
 	svc *service.Service
 	en  widgetApp
 	ko  widgetApp
+	// elsewhere is a widget app for example.com alone, which the test's site is not.
+	elsewhere widgetApp
 }
 
 type widgetApp struct {
@@ -70,7 +72,6 @@ func startWidgetServer(t *testing.T) *widgetServer {
 		t.Fatal(err)
 	}
 	router := newRouter(cfg, svc, metrics, adminUI, log)
-	mountFakeWidget(router, svc)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,10 +80,22 @@ func startWidgetServer(t *testing.T) *widgetServer {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	s := &widgetServer{url: "http://" + ln.Addr().String(), db: db, svc: svc}
-	s.en.app, s.en.secret = createWidgetApp(t, svc, "site", service.DefaultAppSettings(), []string{"localhost"})
 	ko := service.DefaultAppSettings()
 	ko.Charset, ko.Lang = "hangul", "ko"
-	s.ko.app, s.ko.secret = createWidgetApp(t, svc, "한국어 사이트", ko, []string{"localhost"})
+	for _, a := range []struct {
+		app      *widgetApp
+		name     string
+		settings service.AppSettings
+		hosts    []string
+	}{
+		{&s.en, "site", service.DefaultAppSettings(), []string{"localhost"}},
+		{&s.ko, "한국어 사이트", ko, []string{"localhost"}},
+		{&s.elsewhere, "elsewhere", service.DefaultAppSettings(), []string{"example.com"}},
+	} {
+		if a.app.app, a.app.secret, err = svc.CreateWidgetApp(ctx, a.name, a.settings, a.hosts); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return s
 }
 
@@ -195,6 +208,8 @@ func (s *widgetSite) page(w http.ResponseWriter, r *http.Request) {
 	switch q.Get("app") {
 	case "ko":
 		app = s.captcha.ko
+	case "elsewhere":
+		app = s.captcha.elsewhere
 	case "none":
 		app.app = &service.App{AppKey: "0123456789abcdef0123456789abcdef"}
 	}
@@ -677,25 +692,31 @@ func TestWidgetInTheBrowser(t *testing.T) {
 		}
 	})
 
-	// An unknown site key: the widget says the site is not set up, and the error callback
-	// hears why. The console shows the server's 403 and nothing else.
-	t.Run("unknown sitekey", func(t *testing.T) {
-		browsertest.Do(t, b.ctx, "open", chromedp.Navigate(site.url+"/?app=none"))
-		browsertest.WaitJS(t, b.ctx, "the failed widget", `!!document.querySelector(".cw.cw-failed:not([hidden])")`)
-		if got := b.eval(t, liveText); !strings.Contains(got, "not set up") {
-			t.Errorf("the widget says %q", got)
-		}
-		b.mu.Lock()
-		if len(b.errors) != 1 || b.errors[0] != "invalid-sitekey" {
-			t.Errorf("the error callback heard %q", b.errors)
-		}
-		for _, m := range b.console {
-			if !strings.Contains(m, "403") {
-				t.Errorf("console: %s", m)
+	// An unknown site key, and one of an app for other hosts: the widget says the site is
+	// not set up, and the error callback hears why. The console shows the server's 403s and
+	// nothing else.
+	t.Run("refused sitekeys", func(t *testing.T) {
+		for app, code := range map[string]string{"none": "invalid-sitekey", "elsewhere": "origin-not-allowed"} {
+			b.mu.Lock()
+			b.errors = nil
+			b.mu.Unlock()
+			browsertest.Do(t, b.ctx, "open", chromedp.Navigate(site.url+"/?app="+app))
+			browsertest.WaitJS(t, b.ctx, "the failed widget", `!!document.querySelector(".cw.cw-failed:not([hidden])")`)
+			if got := b.eval(t, liveText); !strings.Contains(got, "not set up") {
+				t.Errorf("%s: the widget says %q", app, got)
 			}
+			b.mu.Lock()
+			if len(b.errors) != 1 || b.errors[0] != code {
+				t.Errorf("%s: the error callback heard %q, want %s", app, b.errors, code)
+			}
+			for _, m := range b.console {
+				if !strings.Contains(m, "403") {
+					t.Errorf("console: %s", m)
+				}
+			}
+			b.console = nil
+			b.mu.Unlock()
 		}
-		b.console = nil
-		b.mu.Unlock()
 		b.clean(t, site)
 	})
 }
