@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close() // after the server and housekeeping have stopped, below
 	if !hasCustomerApp(ctx, svc) {
-		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver` (same -data, -database and -config)")
+		log.Warn("no applications yet: create one with `captcha app create -name NAME -api nhn|naver|widget` (same -data, -database and -config)")
 	}
 	adminUI, err := openAdmin(ctx, cfg, svc, db, svc.Renderer(), log)
 	if err != nil {

@@ -70,3 +70,19 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// TestWidgetSiteverifyCurlExamples runs the README's curl call of /siteverify: a token
+// passes, then its replay is a duplicate.
+func TestWidgetSiteverifyCurlExamples(t *testing.T) {
+	requireTool(t, "curl")
+	h := newWidgetHarness(t)
+	token := h.solve(h.app, nil)
+	env := []string{"CAPTCHA_BASE=" + h.url, "CAPTCHA_SECRET=" + h.secret, "TOKEN_FROM_THE_FORM=" + token}
+	script := testdata(t, "widget_siteverify_curl.sh")
+	if m := lastJSON(t, runExample(t, t.TempDir(), env, "sh", script)); m["success"] != true || m["hostname"] != "shop.example" {
+		t.Fatalf("first: %v", m)
+	}
+	if m := lastJSON(t, runExample(t, t.TempDir(), env, "sh", script)); m["success"] != false || codes(m) != "timeout-or-duplicate" {
+		t.Fatalf("replay: %v", m)
+	}
+}

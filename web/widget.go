@@ -160,9 +160,34 @@ func readJSON(c echo.Context, v any) error {
 	return nil
 }
 
+// widgetCall begins a challenge's or an answer's call: the client's limit, then the body
+// into req, which must have its required fields, then the app of its site key and the
+// Origin's host (widgetApp).
+func (s *server) widgetCall(c echo.Context, req widgetRequest) (*service.App, string, error) {
+	if err := s.limitWidget(c); err != nil {
+		return nil, "", err
+	}
+	if err := readJSON(c, req); err != nil {
+		return nil, "", err
+	}
+	siteKey, complete := req.required()
+	if !complete {
+		return nil, "", errBadRequest
+	}
+	return s.widgetApp(c, siteKey)
+}
+
+// widgetRequest is the body of a widget call: its site key, and whether the fields it
+// requires are there.
+type widgetRequest interface {
+	required() (siteKey string, complete bool)
+}
+
 type widgetChallengeRequest struct {
 	SiteKey string `json:"sitekey"`
 }
+
+func (r *widgetChallengeRequest) required() (string, bool) { return r.SiteKey, r.SiteKey != "" }
 
 type widgetChallengeReply struct {
 	Challenge string `json:"challenge"`
@@ -174,17 +199,7 @@ type widgetChallengeReply struct {
 }
 
 func (s *server) widgetChallenge(c echo.Context) error {
-	if err := s.limitWidget(c); err != nil {
-		return err
-	}
-	var req widgetChallengeRequest
-	if err := readJSON(c, &req); err != nil {
-		return err
-	}
-	if req.SiteKey == "" {
-		return errBadRequest
-	}
-	app, _, err := s.widgetApp(c, req.SiteKey)
+	app, _, err := s.widgetCall(c, &widgetChallengeRequest{})
 	if err != nil {
 		return err
 	}
@@ -227,6 +242,10 @@ type widgetAnswerRequest struct {
 	CData     string `json:"cdata"`
 }
 
+func (r *widgetAnswerRequest) required() (string, bool) {
+	return r.SiteKey, r.SiteKey != "" && r.Challenge != ""
+}
+
 type widgetAnswerReply struct {
 	Success   bool   `json:"success"`
 	Token     string `json:"token,omitempty"`
@@ -237,17 +256,8 @@ type widgetAnswerReply struct {
 // widgetAnswer verifies an answer; a right one gets a response token. The challenge allows
 // one answer: a wrong one uses it up, and the widget asks for another.
 func (s *server) widgetAnswer(c echo.Context) error {
-	if err := s.limitWidget(c); err != nil {
-		return err
-	}
 	var req widgetAnswerRequest
-	if err := readJSON(c, &req); err != nil {
-		return err
-	}
-	if req.SiteKey == "" || req.Challenge == "" {
-		return errBadRequest
-	}
-	app, host, err := s.widgetApp(c, req.SiteKey)
+	app, host, err := s.widgetCall(c, &req)
 	if err != nil {
 		return err
 	}

@@ -59,22 +59,31 @@ func (db *DB) DeleteExpiredKeys(ctx context.Context, now time.Time) (deleted, un
 // hourly key counts of the hours that ended by t. It returns how many rows went. Nodes may
 // run it at once: a row is deleted once, whoever deletes it.
 func (db *DB) DeleteStatsBefore(ctx context.Context, t time.Time) (int64, error) {
+	total, err := db.deleteInBatches(ctx, `DELETE FROM verifications WHERE id IN
+		(SELECT id FROM verifications WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, millis(t))
+	if err != nil {
+		return total, err
+	}
+	bctx, cancel := db.bound(ctx)
+	defer cancel()
+	tag, err := db.pool.Exec(bctx, `DELETE FROM key_counts WHERE hour < $1`, millis(t)/3_600_000)
+	return total + tag.RowsAffected(), err
+}
+
+// deleteInBatches runs query, a DELETE of at most $2 rows older than $1 (before), with $2
+// deleteBatch, until a run deletes fewer, and says how many rows went.
+func (db *DB) deleteInBatches(ctx context.Context, query string, before int64) (int64, error) {
 	var total int64
 	for {
 		bctx, cancel := db.bound(ctx)
-		tag, err := db.pool.Exec(bctx, `DELETE FROM verifications WHERE id IN
-			(SELECT id FROM verifications WHERE created_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, millis(t), deleteBatch)
+		tag, err := db.pool.Exec(bctx, query, before, deleteBatch)
 		cancel()
 		if err != nil {
 			return total, err
 		}
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < deleteBatch {
-			break
+			return total, nil
 		}
 	}
-	bctx, cancel := db.bound(ctx)
-	defer cancel()
-	tag, err := db.pool.Exec(bctx, `DELETE FROM key_counts WHERE hour < $1`, millis(t)/3_600_000)
-	return total + tag.RowsAffected(), err
 }

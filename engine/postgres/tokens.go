@@ -60,18 +60,7 @@ func (db *DB) RedeemToken(ctx context.Context, hash []byte, appID int64, idempot
 // DeleteExpiredTokens deletes the tokens that expired before t, in batches; nodes running
 // it at once skip each other's rows.
 func (db *DB) DeleteExpiredTokens(ctx context.Context, t time.Time) (int, error) {
-	var total int
-	for {
-		bctx, cancel := db.bound(ctx)
-		tag, err := db.pool.Exec(bctx, `DELETE FROM tokens WHERE hash IN
-			(SELECT hash FROM tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, millis(t), deleteBatch)
-		cancel()
-		if err != nil {
-			return total, err
-		}
-		total += int(tag.RowsAffected())
-		if tag.RowsAffected() < deleteBatch {
-			return total, nil
-		}
-	}
+	n, err := db.deleteInBatches(ctx, `DELETE FROM tokens WHERE hash IN
+		(SELECT hash FROM tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, millis(t))
+	return int(n), err
 }

@@ -65,17 +65,11 @@ func (db *DB) DeleteStatsBefore(ctx context.Context, t time.Time) (int64, error)
 	}
 	var total int64
 	for _, app := range apps {
-		for {
-			res, err := db.writer.ExecContext(ctx, `DELETE FROM verifications WHERE id IN
-				(SELECT id FROM verifications WHERE app_id = ? AND created_at < ? LIMIT ?)`, app, millis(t), deleteBatch)
-			if err != nil {
-				return total, err
-			}
-			n, _ := res.RowsAffected()
-			total += n
-			if n < deleteBatch {
-				break
-			}
+		n, err := db.deleteInBatches(ctx, `DELETE FROM verifications WHERE id IN
+			(SELECT id FROM verifications WHERE app_id = ? AND created_at < ? LIMIT ?)`, app, millis(t))
+		total += n
+		if err != nil {
+			return total, err
 		}
 	}
 	res, err := db.writer.ExecContext(ctx, `DELETE FROM key_counts WHERE hour < ?`, millis(t)/3_600_000)
@@ -84,4 +78,21 @@ func (db *DB) DeleteStatsBefore(ctx context.Context, t time.Time) (int64, error)
 	}
 	n, _ := res.RowsAffected()
 	return total + n, nil
+}
+
+// deleteInBatches runs query, a DELETE whose last parameter is how many rows it may delete,
+// with args and deleteBatch, until a run deletes fewer, and says how many rows went.
+func (db *DB) deleteInBatches(ctx context.Context, query string, args ...any) (int64, error) {
+	var total int64
+	for {
+		res, err := db.writer.ExecContext(ctx, query, append(args, deleteBatch)...)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < deleteBatch {
+			return total, nil
+		}
+	}
 }

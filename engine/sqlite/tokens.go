@@ -44,17 +44,7 @@ func (db *DB) RedeemToken(ctx context.Context, hash []byte, appID int64, idempot
 
 // DeleteExpiredTokens deletes the tokens that expired before t, in batches.
 func (db *DB) DeleteExpiredTokens(ctx context.Context, t time.Time) (int, error) {
-	var total int
-	for {
-		res, err := db.writer.ExecContext(ctx, `DELETE FROM tokens WHERE hash IN
-			(SELECT hash FROM tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`, millis(t), deleteBatch)
-		if err != nil {
-			return total, err
-		}
-		n, _ := res.RowsAffected()
-		total += int(n)
-		if n < deleteBatch {
-			return total, nil
-		}
-	}
+	n, err := db.deleteInBatches(ctx, `DELETE FROM tokens WHERE hash IN
+		(SELECT hash FROM tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`, millis(t))
+	return int(n), err
 }
