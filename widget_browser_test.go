@@ -538,6 +538,24 @@ func TestWidgetInTheBrowser(t *testing.T) {
 		b.clean(t, site)
 	})
 
+	// A challenge that expired before its answer came: a new one at once, with a message.
+	t.Run("expired challenge", func(t *testing.T) {
+		b.open(t, site.url+"/")
+		old := b.challenge(t)
+		if err := captcha.svc.ExpireKey(context.Background(), captcha.en.app, old); err != nil {
+			t.Fatal(err)
+		}
+		b.answerByMouse(t, captcha.answer(t, old))
+		b.newChallenge(t, old)
+		if got := b.eval(t, liveText); !strings.Contains(got, "expired") {
+			t.Errorf("after an expired challenge the widget says %q", got)
+		}
+		if got := b.field(t, "captcha-response"); got != "" {
+			t.Errorf("a token for an expired challenge: %q", got)
+		}
+		b.clean(t, site)
+	})
+
 	// In Korean, from the page's lang, with a Hangul challenge; the field renamed.
 	t.Run("korean", func(t *testing.T) {
 		b.open(t, site.url+"/?lang=ko&app=ko&name=captcha_token")
