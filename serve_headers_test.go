@@ -157,11 +157,20 @@ func TestAdminCookiesAreSecureOnlyOverHTTPS(t *testing.T) {
 // browsers not to guess its type.
 func TestEveryResponseIsNoSniff(t *testing.T) {
 	router, svc := servedRouter(t, DefaultConfig())
-	demo, err := svc.DemoApp(context.Background())
+	ctx := context.Background()
+	nhn, _, err := svc.CreateApp(ctx, "shop", service.NHN, service.DefaultAppSettings())
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := svc.IssueKey(context.Background(), demo)
+	key, err := svc.IssueKey(ctx, nhn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := svc.DemoApp(ctx) // a widget app
+	if err != nil {
+		t.Fatal(err)
+	}
+	widgetKey, err := svc.IssueKey(ctx, demo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,11 +191,15 @@ func TestEveryResponseIsNoSniff(t *testing.T) {
 		{"admin preview image", "GET", "/admin/preview/image?charset=alnum&length=6&difficulty=normal&width=240&height=80&lang=en", true, 200},
 		{"admin not found", "GET", "/admin/apps/999999", true, 404},
 		{"unknown language", "GET", "/lang/xx", false, 404},
-		{"API JSON", "POST", "/captcha/v1.0/appkeys/" + demo.AppKey + "/keys", false, 200},
+		{"API JSON", "POST", "/captcha/v1.0/appkeys/" + nhn.AppKey + "/keys", false, 200},
 		{"API image", "GET", "/captcha/v1.0/keys/" + key.ID + "/img", false, 200},
 		{"API sound", "GET", "/captcha/v1.0/keys/" + key.ID + "/sound", false, 200},
 		{"API error", "GET", "/captcha/v1.0/keys/AAAAAAAAAAAAAAAAAAAAAA/img", false, 404},
 		{"Naver error", "GET", "/captcha/v1/nkey?code=0", false, 401},
+		{"widget script", "GET", "/api.js", false, 200},
+		{"widget stylesheet", "GET", "/widget/ui/widget.css", false, 200},
+		{"widget image", "GET", "/widget/v1/image/" + widgetKey.ID, false, 200},
+		{"widget error", "GET", "/widget/v1/audio/AAAAAAAAAAAAAAAAAAAAAA", false, 404},
 		{"unknown path", "GET", "/nowhere", false, 404},
 		{"healthz", "GET", "/healthz", false, 200},
 		{"metrics", "GET", "/metrics", false, 200},

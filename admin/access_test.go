@@ -26,7 +26,7 @@ var adminPages = []string{
 
 // The routes anyone may use.
 var publicRoutes = []string{
-	"GET /", "POST /demo/verify", "GET /demo/challenge", "GET /assets/:name", "GET /lang/:lang",
+	"GET /", "POST /demo/verify", "GET /assets/:name", "GET /lang/:lang",
 	"GET /admin/login", "POST /admin/login",
 }
 
@@ -553,8 +553,7 @@ func TestFailuresDoNotLeak(t *testing.T) {
 		{http.MethodGet, "/admin/apps/1", nil},
 		{http.MethodPost, "/admin/apps", validAppForm(csrf)},
 		{http.MethodGet, "/", nil},
-		{http.MethodPost, "/demo/verify", url.Values{"key": {"AAAAAAAAAAAAAAAAAAAAAA"}, "answer": {"X"}}},
-		{http.MethodGet, "/demo/challenge", nil},
+		{http.MethodPost, "/demo/verify", url.Values{"captcha-response": {"AAAAAAAAAAAAAAAAAAAAAA"}}},
 		{http.MethodPost, "/admin/login", url.Values{"user": {testUser}}},
 	} {
 		rec := v.do(tc.method, tc.target, tc.form, cookies, map[string]string{"Accept": "text/html"})

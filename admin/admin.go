@@ -129,7 +129,7 @@ func New(o Options) (*Handler, error) {
 		return nil, err
 	}
 	h.throttle = newThrottle(h.now)
-	h.demo = newWindowLimiter(demoIssuesPerMinute, time.Minute, h.now)
+	h.demo = newWindowLimiter(demoVerificationsPerMinute, time.Minute, h.now)
 	return h, nil
 }
 
@@ -137,7 +137,6 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) Register(e *echo.Echo) {
 	e.GET("/", h.handle(h.demoPage), securityHeaders)
 	e.POST("/demo/verify", h.handle(h.demoVerify), securityHeaders)
-	e.GET("/demo/challenge", h.handle(h.demoChallenge), securityHeaders)
 	e.GET("/assets/:name", h.handle(h.serveAsset), securityHeaders)
 	e.GET("/lang/:lang", h.handle(h.setLang), securityHeaders)
 	e.GET("/admin/login", h.handle(h.loginPage), securityHeaders)
@@ -174,7 +173,8 @@ func (h *Handler) action(e *echo.Echo, method, path string, fn echo.HandlerFunc)
 }
 
 // csp allows only this server's own files: no inline script or style, no plugin, no frame.
-// connect-src lets the script ask for a new demo challenge and for the preview's verdict.
+// connect-src lets the script ask for the preview's verdict, and the demo page's widget
+// (/api.js, served by web) for its challenges.
 const csp = "default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 

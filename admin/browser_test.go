@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -283,29 +284,49 @@ func TestInTheBrowser(t *testing.T) {
 		t.Errorf("the old secret after rotation: %v", err)
 	}
 
-	// The demo: the image comes from the NHN URL; the answer, read from the database, passes.
+	// The demo: the widget shows a challenge; the answer, read from the database, gets a
+	// token, which the page's server verifies.
 	do(t, ctx, "open the demo", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("demo-form")))
-	waitJS(t, ctx, "the demo image", `(() => { const i = document.getElementById("demo-image"); return i.complete && i.naturalWidth > 0; })()`)
+	const widgetReady = `(() => {
+		const r = document.querySelector("#demo-widget .cw"), i = r && r.querySelector(".cw-img");
+		return !!i && !r.hidden && !r.classList.contains("cw-loading") && i.complete && i.naturalWidth > 0;
+	})()`
+	waitJS(t, ctx, "the widget's challenge", widgetReady)
 	if screenshots {
 		saveScreenshot(t, ctx, "demo.png")
 	}
-	key := value(t, ctx, "demo-key")
+	challenge := func() string {
+		t.Helper()
+		src, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#demo-widget .cw-img").src`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path.Base(src)
+	}
 	openDB := &env{t: t, path: s.path}
-	do(t, ctx, "answer the demo", chromedp.SendKeys(chromedp.ID("demo-answer"), openDB.answerOf(key)))
+	do(t, ctx, "answer the demo",
+		chromedp.SendKeys(chromedp.CSS("#demo-widget .cw-input"), openDB.answerOf(challenge())),
+		chromedp.Click(chromedp.CSS("#demo-widget .cw-check")),
+	)
+	waitJS(t, ctx, "the token", `document.querySelector("#demo-form input[name=captcha-response]").value !== ""`)
 	click(t, ctx, "demo-submit")
 	waitJS(t, ctx, "the verdict", `(() => { const v = document.getElementById("verdict"); return !!v && v.classList.contains("ok"); })()`)
-	verdictKey := value(t, ctx, "demo-key")
 
-	// A new challenge without a reload: the verdict goes, the key changes.
-	click(t, ctx, "demo-new")
-	waitJS(t, ctx, "a new key", fmt.Sprintf(`document.getElementById("demo-key").value !== %q && !document.getElementById("verdict")`, verdictKey))
+	// A new challenge by the widget's button, without a reload.
+	waitJS(t, ctx, "the widget after the verdict", widgetReady)
+	before := challenge()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector("#demo-widget .cw-fresh").click(), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "a new challenge", fmt.Sprintf(`%s && !document.querySelector("#demo-widget .cw-img").src.endsWith("/"+%q)`, widgetReady, before))
 
 	// The dashboard counts the solve.
 	do(t, ctx, "open the dashboard", chromedp.Navigate(s.url+"/admin"), chromedp.WaitVisible(chromedp.ID("totals")))
 	if got := count(t, ctx, "stat-solved"); got != solvedBefore+1 {
 		t.Errorf("solved: %d, want %d", got, solvedBefore+1)
 	}
-	// Keys: the demo page issued one on its first load, one with the verdict, one on request.
+	// Keys: the demo's widget asked for one on the page's first load, one with the verdict,
+	// one on request.
 	if got := count(t, ctx, "stat-issued"); got != issuedBefore+3 {
 		t.Errorf("issued: %d, want %d", got, issuedBefore+3)
 	}

@@ -220,7 +220,8 @@ func (t *throttle) sweep(now time.Time) {
 }
 
 // windowLimiter allows n events per window per client network: the demo page's limit on
-// new challenges, which keeps anyone from filling the database through it.
+// verifications, which keeps anyone from using it to hammer the database. (The widget's own
+// challenges are limited per client network by web, as on any site.)
 type windowLimiter struct {
 	n      int
 	window time.Duration
@@ -234,8 +235,8 @@ type windowCount struct {
 	n     int
 }
 
-// demoIssuesPerMinute is far more than a person asks for, and little for the database.
-const demoIssuesPerMinute = 30
+// demoVerificationsPerMinute is far more than a person sends, and little for the database.
+const demoVerificationsPerMinute = 30
 
 func newWindowLimiter(n int, window time.Duration, now func() time.Time) *windowLimiter {
 	return &windowLimiter{n: n, window: window, now: now, counts: map[string]*windowCount{}}

@@ -1,6 +1,5 @@
-// The one script of the admin UI and the demo page. Everything works without it; it adds
-// the live preview of the app form, the demo's sound button, and new demo challenges without
-// a reload. Loaded from this server only: the Content-Security-Policy allows no inline code.
+// The one script of the admin UI. Everything works without it; it adds the live preview of
+// the app form. (The demo page's widget is /api.js, the one every site loads.) Loaded from this server only: the Content-Security-Policy allows no inline code.
 (function () {
   'use strict';
 
@@ -63,44 +62,8 @@
     });
   }
 
-  function setupDemo() {
-    var image = document.getElementById('demo-image');
-    var sound = document.getElementById('demo-sound');
-    var key = document.getElementById('demo-key');
-    var answer = document.getElementById('demo-answer');
-    var status = document.getElementById('demo-status');
-    document.getElementById('demo-play').addEventListener('click', function () {
-      sound.currentTime = 0;
-      var played = sound.play();
-      if (played && played.catch) {
-        played.catch(function () { status.textContent = status.dataset.failed || ''; });
-      }
-    });
-    document.getElementById('demo-new').addEventListener('click', function (ev) {
-      ev.preventDefault();
-      fetch('/demo/challenge', { headers: { Accept: 'application/json' } }).then(function (r) {
-        return r.json().then(function (body) {
-          if (!r.ok) { throw new Error(body.error || ''); }
-          return body;
-        });
-      }).then(function (c) {
-        image.src = c.image;
-        sound.src = c.sound;
-        key.value = c.key;
-        answer.value = '';
-        status.textContent = '';
-        var verdict = document.getElementById('verdict');
-        if (verdict) { verdict.remove(); }
-        answer.focus();
-      }).catch(function (e) {
-        status.textContent = e.message || status.dataset.network || '';
-      });
-    });
-  }
-
   document.addEventListener('DOMContentLoaded', function () {
     var form = document.getElementById('app-form');
     if (form && document.getElementById('preview-image')) { setupPreview(form); }
-    if (document.getElementById('demo-key')) { setupDemo(); }
   });
 }());

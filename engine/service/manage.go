@@ -2,6 +2,10 @@ package service
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"strings"
 )
@@ -73,15 +77,52 @@ func (s *Service) DemoApp(ctx context.Context) (*App, error) {
 	return nil, ErrUnknownApp
 }
 
-// EnsureDemoApp returns the demo app, creating it with the default settings if there is
-// none, and says whether it did. It speaks NHN, whose browsers load challenges by the key
-// alone, as the demo page does. Its secret is thrown away: the demo page calls the service
-// directly, and an operator who wants to call the API as the demo app rotates it.
+// EnsureDemoApp returns the demo app, creating it if there is none, and says whether it did.
+// The demo page embeds the widget as a customer's site would, so the demo app is a widget
+// app. It allows every page: the page is on this server's own origin, under whatever host
+// name an operator serves it. Its secret is DemoSecret, with which the page's server side
+// redeems the widget's tokens as a site's server does at /siteverify. A demo app from before
+// the widget, of another dialect, becomes a widget app, and a secret rotated in the admin UI
+// is put back: both at the next start.
 func (s *Service) EnsureDemoApp(ctx context.Context) (*App, bool, error) {
-	app, err := s.DemoApp(ctx)
-	if !errors.Is(err, ErrUnknownApp) {
-		return app, false, err
+	secret, err := s.DemoSecret(ctx)
+	if err != nil {
+		return nil, false, err
 	}
-	app, _, err = s.CreateApp(ctx, DemoAppName, NHN, DefaultAppSettings())
-	return app, err == nil, err
+	app, err := s.DemoApp(ctx)
+	created := errors.Is(err, ErrUnknownApp)
+	switch {
+	case created:
+		if app, _, err = s.CreateWidgetApp(ctx, DemoAppName, DefaultAppSettings(), nil); err != nil {
+			return nil, false, err
+		}
+	case err != nil:
+		return nil, false, err
+	}
+	if app.API != Widget {
+		if err := s.SetAppAPI(ctx, app.AppKey, Widget); err != nil {
+			return nil, false, err
+		}
+		app.API = Widget
+	}
+	if hash := hashSecret(secret); subtle.ConstantTimeCompare(hash, app.SecretHash) != 1 {
+		if err := s.store.SetAppSecret(ctx, app.ID, hash); err != nil {
+			return nil, false, err
+		}
+		app.SecretHash = hash
+	}
+	return app, created, nil
+}
+
+// DemoSecret is the demo app's secret, derived from the server secret: every node on one
+// database knows it, and no file or column holds it. The label keeps it apart from the
+// seeds drawn from the same secret, whose inputs are key ids (no spaces).
+func (s *Service) DemoSecret(ctx context.Context) (string, error) {
+	key, err := s.store.ServerSecret(ctx)
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("demo app secret v1"))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil)), nil
 }

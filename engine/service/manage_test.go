@@ -111,4 +111,55 @@ func TestEnsureDemoApp(t *testing.T) {
 	if err != nil || created || again.ID != app.ID {
 		t.Fatalf("second: %+v %v %v", again, created, err)
 	}
+	if app.API != service.Widget || len(app.Hostnames) != 0 {
+		t.Errorf("the demo app speaks %s for %q; want a widget app for any page", app.API, app.Hostnames)
+	}
+	assertDemoSecret(t, f, app)
+}
+
+// A demo app from before the widget becomes a widget app at the next start, and a rotated
+// secret is put back; the demo page's tokens redeem with DemoSecret.
+func TestEnsureDemoAppConvertsAnOldOne(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old, _, err := f.svc.CreateApp(ctx, service.DemoAppName, service.NHN, service.DefaultAppSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, created, err := f.svc.EnsureDemoApp(ctx)
+	if err != nil || created || app.ID != old.ID || app.API != service.Widget {
+		t.Fatalf("%+v %v %v", app, created, err)
+	}
+	assertDemoSecret(t, f, app)
+	if _, err := f.svc.RotateSecret(ctx, app.ID); err != nil {
+		t.Fatal(err)
+	}
+	if app, _, err = f.svc.EnsureDemoApp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertDemoSecret(t, f, app)
+}
+
+// assertDemoSecret redeems a token of the demo app with DemoSecret, as the demo page does.
+func assertDemoSecret(t *testing.T, f *fixture, app *service.App) {
+	t.Helper()
+	ctx := context.Background()
+	secret, err := f.svc.DemoSecret(ctx)
+	if err != nil || len(secret) != 43 {
+		t.Fatalf("DemoSecret: %q, %v", secret, err)
+	}
+	if again, _ := f.svc.DemoSecret(ctx); again != secret {
+		t.Fatal("DemoSecret changes")
+	}
+	k, err := f.svc.IssueKey(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := f.svc.AnswerWidget(ctx, app, k.ID, k.Answer, service.WidgetAnswer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SiteVerify(ctx, service.SiteVerification{Secret: secret, Response: issued.Token, SiteKey: app.AppKey}); err != nil {
+		t.Errorf("the demo app's token with DemoSecret: %v", err)
+	}
 }
