@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -25,6 +24,7 @@ import (
 	"captcha/engine/service"
 	"captcha/engine/service/servicetest"
 	"captcha/engine/sqlite"
+	"captcha/internal/browsertest"
 	"captcha/web"
 )
 
@@ -33,24 +33,6 @@ import (
 // port. Without a browser they skip, except under CI (CI=true), where .ci/run installs one.
 // With CAPTCHA_SCREENSHOTS=1 they first play a day of traffic into the database and save
 // the screenshots of README.md in docs/screenshots/.
-
-// findBrowser returns the chromium to use, or skips (fails under CI) without one.
-func findBrowser(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CAPTCHA_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium on PATH under CI: .ci/run should have installed Debian's chromium")
-	}
-	t.Skip("skipping the browser tests: no chromium on PATH (apt-get install chromium, or set CAPTCHA_CHROMIUM)")
-	return ""
-}
 
 // browserServer is the whole server, wired as serve.go wires it.
 type browserServer struct {
@@ -116,68 +98,11 @@ func startServerWith(t *testing.T, accounts func(*browserServer)) *browserServer
 	return s
 }
 
-// newBrowser starts a headless chromium with a fresh profile. Background networking and
-// component updates are off: on a closed network chromium otherwise stalls on them.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	exe := findBrowser(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("headless", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "en-US"),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting %s: %v", exe, err)
-	}
-	return bctx
-}
-
-// waitJS evaluates a JavaScript condition until it is true, across page loads (a poll
-// inside the page would end with the page); it fails the test with what the page shows
-// after half a minute, which leaves room for a CI machine busy with the race detector.
-func waitJS(t *testing.T, ctx context.Context, what, cond string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		var ok bool
-		if ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 600) : ""`))
-	t.Fatalf("waiting for %s at %s (last error: %v)\npage: %s", what, loc, err, body)
-}
-
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
 // text reads an element's text with JavaScript, once the element is there: a DOM query
 // of chromedp can still hold the document a form post has just replaced.
 func text(t *testing.T, ctx context.Context, id string) string {
 	t.Helper()
-	waitJS(t, ctx, "#"+id, fmt.Sprintf(`!!document.getElementById(%q)`, id))
+	browsertest.WaitJS(t, ctx, "#"+id, fmt.Sprintf(`!!document.getElementById(%q)`, id))
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).textContent`, id)))
 	if err != nil {
 		t.Fatalf("text of #%s: %v", id, err)
@@ -191,7 +116,7 @@ func text(t *testing.T, ctx context.Context, id string) string {
 // clicks where the element was there.
 func click(t *testing.T, ctx context.Context, id string) {
 	t.Helper()
-	waitJS(t, ctx, "#"+id+" on a loaded page", fmt.Sprintf(`document.readyState === "complete" && !!document.getElementById(%q)`, id))
+	browsertest.WaitJS(t, ctx, "#"+id+" on a loaded page", fmt.Sprintf(`document.readyState === "complete" && !!document.getElementById(%q)`, id))
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(document.getElementById(%q).click(), true)`, id))); err != nil {
 		t.Fatalf("clicking #%s: %v", id, err)
 	}
@@ -200,7 +125,7 @@ func click(t *testing.T, ctx context.Context, id string) {
 // value reads an input's value with JavaScript, like text.
 func value(t *testing.T, ctx context.Context, id string) string {
 	t.Helper()
-	waitJS(t, ctx, "#"+id, fmt.Sprintf(`!!document.getElementById(%q)`, id))
+	browsertest.WaitJS(t, ctx, "#"+id, fmt.Sprintf(`!!document.getElementById(%q)`, id))
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.getElementById(%q).value`, id)))
 	if err != nil {
 		t.Fatalf("value of #%s: %v", id, err)
@@ -223,30 +148,30 @@ func TestInTheBrowser(t *testing.T) {
 	if screenshots {
 		playTraffic(t, s)
 	}
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	bg := context.Background()
 
 	// An anonymous visit to the dashboard lands on the sign-in page; signing in goes back.
-	do(t, ctx, "sign in",
+	browsertest.Do(t, ctx, "sign in",
 		chromedp.Navigate(s.url+"/admin"),
 		chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("user"), testUser),
 		chromedp.SendKeys(chromedp.ID("password"), testPassword),
 		chromedp.Submit(chromedp.ID("login-form")),
 	)
-	waitJS(t, ctx, "the dashboard", `location.pathname === "/admin" && !!document.getElementById("totals")`)
+	browsertest.WaitJS(t, ctx, "the dashboard", `location.pathname === "/admin" && !!document.getElementById("totals")`)
 	solvedBefore := count(t, ctx, "stat-solved")
 	issuedBefore := count(t, ctx, "stat-issued")
 
 	// Create an app: the secret is shown once, and it authenticates.
-	do(t, ctx, "create an app",
+	browsertest.Do(t, ctx, "create an app",
 		chromedp.Navigate(s.url+"/admin/apps/new"),
 		chromedp.WaitVisible(chromedp.ID("app-form")),
 		chromedp.SendKeys(chromedp.ID("f-name"), "webshop"),
 		chromedp.SetValue(chromedp.ID("f-api"), string(service.Naver)),
 	)
 	click(t, ctx, "save")
-	waitJS(t, ctx, "the new secret", `location.pathname === "/admin/apps" && !!document.getElementById("secret")`)
+	browsertest.WaitJS(t, ctx, "the new secret", `location.pathname === "/admin/apps" && !!document.getElementById("secret")`)
 	appKey, secret := text(t, ctx, "appkey"), text(t, ctx, "secret")
 	app, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, secret)
 	if err != nil {
@@ -255,27 +180,27 @@ func TestInTheBrowser(t *testing.T) {
 
 	// The preview image loads, then follows the width typed before saving; a refused
 	// value gets its reason next to the field.
-	do(t, ctx, "open the app", chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)),
+	browsertest.Do(t, ctx, "open the app", chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)),
 		chromedp.WaitVisible(chromedp.ID("preview-image")))
-	waitJS(t, ctx, "the preview image", `(() => { const i = document.getElementById("preview-image"); return i.complete && i.naturalWidth === 240; })()`)
-	do(t, ctx, "change the width",
+	browsertest.WaitJS(t, ctx, "the preview image", `(() => { const i = document.getElementById("preview-image"); return i.complete && i.naturalWidth === 240; })()`)
+	browsertest.Do(t, ctx, "change the width",
 		chromedp.SetValue(chromedp.ID("f-width"), ""),
 		chromedp.SendKeys(chromedp.ID("f-width"), "320"),
 	)
-	waitJS(t, ctx, "the preview at the new width", `(() => { const i = document.getElementById("preview-image"); return i.complete && i.naturalWidth === 320; })()`)
-	do(t, ctx, "type a refused length",
+	browsertest.WaitJS(t, ctx, "the preview at the new width", `(() => { const i = document.getElementById("preview-image"); return i.complete && i.naturalWidth === 320; })()`)
+	browsertest.Do(t, ctx, "type a refused length",
 		chromedp.SetValue(chromedp.ID("f-length"), ""),
 		chromedp.SendKeys(chromedp.ID("f-length"), "12"),
 	)
-	waitJS(t, ctx, "the preview's reason", `document.getElementById("err-length").textContent.includes("4 to 8")`)
+	browsertest.WaitJS(t, ctx, "the preview's reason", `document.getElementById("err-length").textContent.includes("4 to 8")`)
 	if got, _ := s.svc.AppByID(bg, app.ID); got.Settings.Width != 240 {
 		t.Errorf("the preview saved the width: %d", got.Settings.Width)
 	}
 
 	// Rotate the secret: the new one works, the old one no longer does.
-	do(t, ctx, "open the app again", chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)))
+	browsertest.Do(t, ctx, "open the app again", chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d", s.url, app.ID)))
 	click(t, ctx, "rotate")
-	waitJS(t, ctx, "the rotated secret", `location.pathname.endsWith("/secret") && !!document.getElementById("secret")`)
+	browsertest.WaitJS(t, ctx, "the rotated secret", `location.pathname.endsWith("/secret") && !!document.getElementById("secret")`)
 	rotated := text(t, ctx, "secret")
 	if _, err := s.svc.AuthenticateApp(bg, service.Naver, appKey, rotated); err != nil || rotated == secret {
 		t.Errorf("rotated secret %q: %v", rotated, err)
@@ -286,12 +211,12 @@ func TestInTheBrowser(t *testing.T) {
 
 	// The demo: the widget shows a challenge; the answer, read from the database, gets a
 	// token, which the page's server verifies.
-	do(t, ctx, "open the demo", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("demo-form")))
+	browsertest.Do(t, ctx, "open the demo", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("demo-form")))
 	const widgetReady = `(() => {
 		const r = document.querySelector("#demo-widget .cw"), i = r && r.querySelector(".cw-img");
 		return !!i && !r.hidden && !r.classList.contains("cw-loading") && i.complete && i.naturalWidth > 0;
 	})()`
-	waitJS(t, ctx, "the widget's challenge", widgetReady)
+	browsertest.WaitJS(t, ctx, "the widget's challenge", widgetReady)
 	if screenshots {
 		saveScreenshot(t, ctx, "demo.png")
 	}
@@ -304,24 +229,24 @@ func TestInTheBrowser(t *testing.T) {
 		return path.Base(src)
 	}
 	openDB := &env{t: t, path: s.path}
-	do(t, ctx, "answer the demo",
+	browsertest.Do(t, ctx, "answer the demo",
 		chromedp.SendKeys(chromedp.CSS("#demo-widget .cw-input"), openDB.answerOf(challenge())),
 		chromedp.Click(chromedp.CSS("#demo-widget .cw-check")),
 	)
-	waitJS(t, ctx, "the token", `document.querySelector("#demo-form input[name=captcha-response]").value !== ""`)
+	browsertest.WaitJS(t, ctx, "the token", `document.querySelector("#demo-form input[name=captcha-response]").value !== ""`)
 	click(t, ctx, "demo-submit")
-	waitJS(t, ctx, "the verdict", `(() => { const v = document.getElementById("verdict"); return !!v && v.classList.contains("ok"); })()`)
+	browsertest.WaitJS(t, ctx, "the verdict", `(() => { const v = document.getElementById("verdict"); return !!v && v.classList.contains("ok"); })()`)
 
 	// A new challenge by the widget's button, without a reload.
-	waitJS(t, ctx, "the widget after the verdict", widgetReady)
+	browsertest.WaitJS(t, ctx, "the widget after the verdict", widgetReady)
 	before := challenge()
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector("#demo-widget .cw-fresh").click(), true)`)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "a new challenge", fmt.Sprintf(`%s && !document.querySelector("#demo-widget .cw-img").src.endsWith("/"+%q)`, widgetReady, before))
+	browsertest.WaitJS(t, ctx, "a new challenge", fmt.Sprintf(`%s && !document.querySelector("#demo-widget .cw-img").src.endsWith("/"+%q)`, widgetReady, before))
 
 	// The dashboard counts the solve.
-	do(t, ctx, "open the dashboard", chromedp.Navigate(s.url+"/admin"), chromedp.WaitVisible(chromedp.ID("totals")))
+	browsertest.Do(t, ctx, "open the dashboard", chromedp.Navigate(s.url+"/admin"), chromedp.WaitVisible(chromedp.ID("totals")))
 	if got := count(t, ctx, "stat-solved"); got != solvedBefore+1 {
 		t.Errorf("solved: %d, want %d", got, solvedBefore+1)
 	}
@@ -332,7 +257,7 @@ func TestInTheBrowser(t *testing.T) {
 	}
 	// The demo was solved from its image: the table of channels counts it there, and the
 	// share of solves by audio and the escalated challenges are shown beside the others.
-	waitJS(t, ctx, "the image channel's solves", `(() => {
+	browsertest.WaitJS(t, ctx, "the image channel's solves", `(() => {
 		const row = document.querySelector("#channels tr#channel-image");
 		return !!row && !!row.querySelector("th[scope=row]") && Number(row.querySelector("td").textContent.replace(/,/g, "")) >= 1;
 	})()`)
@@ -343,7 +268,7 @@ func TestInTheBrowser(t *testing.T) {
 	if screenshots {
 		saveScreenshot(t, ctx, "dashboard.png")
 	}
-	do(t, ctx, "open the demo app's statistics",
+	browsertest.Do(t, ctx, "open the demo app's statistics",
 		chromedp.Navigate(fmt.Sprintf("%s/admin/apps/%d/stats", s.url, s.demo.ID)),
 		chromedp.WaitVisible(chromedp.ID("totals")),
 	)
@@ -353,8 +278,8 @@ func TestInTheBrowser(t *testing.T) {
 
 	// Signing out ends the session: the dashboard sends back to the sign-in page.
 	click(t, ctx, "logout")
-	waitJS(t, ctx, "the sign-in page", `location.pathname === "/admin/login" && !!document.getElementById("login-form")`)
-	do(t, ctx, "visit after signing out", chromedp.Navigate(s.url+"/admin/apps"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	browsertest.WaitJS(t, ctx, "the sign-in page", `location.pathname === "/admin/login" && !!document.getElementById("login-form")`)
+	browsertest.Do(t, ctx, "visit after signing out", chromedp.Navigate(s.url+"/admin/apps"), chromedp.WaitVisible(chromedp.ID("login-form")))
 }
 
 // The first start's admin signs in with the generated password, is kept on the account
@@ -370,39 +295,39 @@ func TestInTheBrowserFirstSignIn(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t)
 	const chosen = "one I chose myself"
 
-	do(t, ctx, "sign in with the generated password",
+	browsertest.Do(t, ctx, "sign in with the generated password",
 		chromedp.Navigate(s.url+"/admin/apps"),
 		chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("user"), service.FirstOperatorName),
 		chromedp.SendKeys(chromedp.ID("password"), generated),
 		chromedp.Submit(chromedp.ID("login-form")),
 	)
-	waitJS(t, ctx, "the account page, asking for a new password",
+	browsertest.WaitJS(t, ctx, "the account page, asking for a new password",
 		`location.pathname === "/admin/account" && !!document.getElementById("must-change")`)
-	do(t, ctx, "ask for the dashboard", chromedp.Navigate(s.url+"/admin"))
-	waitJS(t, ctx, "the account page again", `location.pathname === "/admin/account" && !!document.getElementById("account-form")`)
+	browsertest.Do(t, ctx, "ask for the dashboard", chromedp.Navigate(s.url+"/admin"))
+	browsertest.WaitJS(t, ctx, "the account page again", `location.pathname === "/admin/account" && !!document.getElementById("account-form")`)
 
-	do(t, ctx, "choose a password",
+	browsertest.Do(t, ctx, "choose a password",
 		chromedp.SendKeys(chromedp.ID("current"), generated),
 		chromedp.SendKeys(chromedp.ID("password"), chosen),
 		chromedp.SendKeys(chromedp.ID("again"), chosen),
 		chromedp.Submit(chromedp.ID("account-form")),
 	)
-	waitJS(t, ctx, "the sign-in page, saying the password changed",
+	browsertest.WaitJS(t, ctx, "the sign-in page, saying the password changed",
 		`location.pathname === "/admin/login" && document.body.innerText.includes("Password changed")`)
 	if _, err := os.Stat(s.passwordFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the password file after the change: %v", err)
 	}
 
-	do(t, ctx, "sign in with the chosen password",
+	browsertest.Do(t, ctx, "sign in with the chosen password",
 		chromedp.SendKeys(chromedp.ID("user"), service.FirstOperatorName),
 		chromedp.SendKeys(chromedp.ID("password"), chosen),
 		chromedp.Submit(chromedp.ID("login-form")),
 	)
-	waitJS(t, ctx, "the dashboard", `location.pathname === "/admin" && !!document.getElementById("totals")`)
+	browsertest.WaitJS(t, ctx, "the dashboard", `location.pathname === "/admin" && !!document.getElementById("totals")`)
 }
 
 // saveScreenshot writes the whole page to docs/screenshots/name.

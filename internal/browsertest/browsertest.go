@@ -1,9 +1,7 @@
 // Package browsertest starts Debian's chromium, headless, for the tests that drive the real
 // server through a real browser, and waits on what its pages show. Without a browser the
-// tests skip, except under CI (CI=true), where .ci/run installs one.
-//
-// It holds what the widget's browser tests need; admin/browser_test.go has kept its own
-// copy of the same few functions, from before this package.
+// tests skip, except under CI (CI=true), where .ci/run installs one. The admin UI's tests
+// and the widget's use it.
 package browsertest
 
 import (
