@@ -510,3 +510,30 @@ func TestUlawDecode(t *testing.T) {
 		}
 	}
 }
+
+// addResampled reads four samples from the position without clamping it: length keeps the
+// last position inside the take, and the padding of src covers what truncating the fixed-point
+// step and slope can add. Every take, at the slowest and fastest glides in either direction,
+// stays within it (a read past src panics) and writes no sample past its length.
+func TestResamplingStaysInsideTheTake(t *testing.T) {
+	r := newTestRenderer(t)
+	glides := [][2]float64{{0.74, 0.74}, {1.33, 1.33}, {0.74, 1.33}, {1.33, 0.74}, {0.88, 1.0}, {1.0, 0.88}}
+	for _, l := range []Lang{English, Korean} {
+		lang := r.voices.langs[l]
+		lang.decode(&r.voices.ulaw)
+		for ch, versions := range lang.takes {
+			for i := range versions {
+				for _, g := range glides {
+					tk := placedTake{take: versions[i], step: g, gain: 1}
+					dst := make([]float32, tk.length()+8)
+					addResampled(dst, &tk)
+					for _, v := range dst[tk.length():] {
+						if v != 0 {
+							t.Fatalf("%s %q take %d at %v: wrote past its length", l, ch, i, g)
+						}
+					}
+				}
+			}
+		}
+	}
+}
