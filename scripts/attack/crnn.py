@@ -11,7 +11,7 @@ the plateau after one epoch.
 
 The network reads a line of text the way published OCR and captcha breakers do: a stack of
 conv blocks turns the grayscale image (scaled to 32x128) into a sequence of feature columns
-along the width, a two-layer bidirectional GRU reads that sequence, and each column gets a
+along the width, a bidirectional GRU reads that sequence, and each column gets a
 softmax over the alphabet plus a "blank". CTC loss trains it without telling it where the
 characters are, so it copes with characters that touch, overlap or drift; greedy decoding
 (the best class per column, repeats merged, blanks dropped) reads it. Unlike cnn.py's one
