@@ -47,6 +47,9 @@ var audioStyles = map[Difficulty]audioStyle{
 	Hard:   {rate: 0.16, babble: 0.20, noise: 0.05, floor: 4, distract: [2]float64{0, 1.5}},
 }
 
+// introGain is the spoken opening's level: a little below the answer's loudest takes.
+const introGain = 0.9
+
 // Timing, in seconds.
 const (
 	toneLength = 0.22
@@ -85,8 +88,8 @@ type clip struct {
 	n         int    // samples, even
 	tone      [2]int // first and last+1 sample of the lead-in tone
 	toneFreq  float64
-	intro     placedTake   // the spoken opening
-	introPCM  []float32    // intro played in the style (voiceBank.intro)
+	intro     []float32    // the spoken opening, as the style plays it (voiceBank.intro)
+	introAt   int          // its first sample
 	takes     []placedTake // the answer's and the distractor's, in the order they start
 	noiseSeed uint64
 	// speakers are the answer's and the distractor's speaker indices: the babble speaks
@@ -129,9 +132,8 @@ func (b *voiceBank) plan(text []rune, seed Seed, o Options, takes []placedTake) 
 	c := clip{tone: [2]int{toneAt, toneAt + samples(toneLength)}, toneFreq: between(rng, lk.tone[0], lk.tone[1]), rng: rng}
 	c.speakers = [2]int{voice.index, other.index}
 	// The opening, in the answer's voice, says what to type and which voice to follow.
-	c.intro = placedTake{take: lang.intros[voice.index], at: c.tone[1] + samples(0.15), step: [2]float64{voice.rate, voice.rate}, gain: 0.9}
-	c.introPCM = b.intro(o.Lang, voice)
-	start := c.intro.at + len(c.introPCM) + samples(between(rng, lk.afterTone[0], lk.afterTone[1]))
+	c.intro, c.introAt = b.intro(o.Lang, voice), c.tone[1]+samples(0.15)
+	start := c.introAt + len(c.intro) + samples(between(rng, lk.afterTone[0], lk.afterTone[1]))
 
 	// Which answer characters a distractor follows: none before the first, so that the
 	// answer's voice is the first a listener hears.
@@ -232,7 +234,7 @@ func (b *voiceBank) addBackground(mix []float32, c *clip, o Options) {
 // lost.
 func (b *voiceBank) addSpeech(mix []float32, c *clip, st audioStyle) {
 	addTone(mix[c.tone[0]:c.tone[1]], c.toneFreq)
-	addScaled(mix[c.intro.at:], c.introPCM, c.intro.gain)
+	addScaled(mix[c.introAt:], c.intro, introGain)
 	for i := range c.takes {
 		t := &c.takes[i]
 		if t.distractor {

@@ -283,7 +283,7 @@ func renderApart(t *testing.T, r *Renderer, answer string, seed Seed, o Options)
 	}
 	// Over silence nothing is ducked, so these are the voices exactly as in the clip.
 	addTone(rc.speech[c.tone[0]:c.tone[1]], c.toneFreq)
-	addScaled(rc.speech[c.intro.at:], c.introPCM, c.intro.gain)
+	addScaled(rc.speech[c.introAt:], c.intro, introGain)
 	for i := range c.takes {
 		tk := &c.takes[i]
 		dst := rc.speech
