@@ -63,9 +63,10 @@ const defaultConnectTimeout = 3 * time.Second
 type DB struct {
 	pool *pgxpool.Pool
 	// async is a second, smaller pool whose connections commit without waiting for the
-	// disk flush (synchronous_commit off), for the one write whose durability the Store
-	// contract does not ask for at once: the first delivery of a challenge. A transaction
-	// that set it itself would cost three more statements per delivery.
+	// disk flush (synchronous_commit off), for the writes whose durability the Store
+	// contract does not ask for at once: a key's issuance and its deliveries, whose loss
+	// in a crash of the database server costs a user a fresh challenge and passes nothing.
+	// A transaction that set it itself would cost three more statements each.
 	async   *pgxpool.Pool
 	keys    *keyCache
 	timeout time.Duration

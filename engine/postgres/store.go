@@ -129,13 +129,18 @@ func (db *DB) execOne(ctx context.Context, notFound error, query string, args ..
 }
 
 // CreateKey inserts a new key. It is counted as issued from the keys table while it lives,
-// and in key_counts once housekeeping deletes it (housekeeping.go).
+// and in key_counts once housekeeping deletes it (housekeeping.go). Like a delivery it is
+// committed without waiting for the flush to disk (on the async pool): every node sees the
+// key at once, and only a crash of the database server within wal_writer_delay can forget
+// it, which fails closed (an unknown key passes nothing) and costs its user a fresh
+// challenge. Waiting would put a disk flush on the way of every challenge issued, half of
+// a flow's flushes.
 func (db *DB) CreateKey(ctx context.Context, k *service.Key) error {
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	o := k.Options
 	err := retry(ctx, func() error {
-		_, err := db.pool.Exec(ctx, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
+		_, err := db.async.Exec(ctx, `INSERT INTO keys (id, app_id, answer, charset, difficulty, width, height, lang,
 			max_attempts, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			k.ID, k.AppID, k.Answer, string(o.Charset), string(o.Difficulty), o.Width, o.Height, string(o.Lang),
 			k.MaxAttempts, millis(k.CreatedAt), millis(k.ExpiresAt))

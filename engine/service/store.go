@@ -32,6 +32,9 @@ type Store interface {
 	// widget dialect's /siteverify names no appkey.
 	AppBySecretHash(ctx context.Context, secretHash []byte) (*App, error)
 
+	// CreateKey stores a new key, seen at once by every later call of this store. Like
+	// DeliverKey it may return before the key is durable: a crash that forgets it fails
+	// closed (an unknown key passes nothing) and costs its user a fresh challenge.
 	CreateKey(ctx context.Context, k *Key) error
 	KeyByID(ctx context.Context, id string) (*Key, error)
 	// UpdateKey loads the key and calls update with it, then saves what update changed, so
