@@ -42,6 +42,12 @@ func TestWidgetApp(t *testing.T) {
 		t.Errorf("the app's page: %s", page)
 	}
 
+	// The list of apps shows a widget app's hosts too, where an operator looks for them.
+	list := v.do(http.MethodGet, "/admin/apps", nil, cookies, nil).Body.String()
+	if !strings.Contains(list, "<code>shop.example</code>, <code>www.shop.example</code>, <code>localhost</code>") {
+		t.Errorf("the list of apps does not show the hostnames: %s", list)
+	}
+
 	form.Set("hostnames", "shop.example, https://evil.example/")
 	rec = v.do(http.MethodPost, target, form, cookies, nil)
 	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(fieldError(rec.Body.String(), "hostnames"), "example.com") {
@@ -64,9 +70,11 @@ func TestWidgetApp(t *testing.T) {
 		t.Errorf("saved %+v", got)
 	}
 	for lang, want := range map[string]string{"en": "Any site may embed the widget", "ko": "어느 사이트든 위젯을 넣을 수 있음"} {
-		page := v.do(http.MethodGet, target, nil, cookies, map[string]string{"Accept-Language": lang}).Body.String()
-		if !strings.Contains(page, want) {
-			t.Errorf("%s: the page does not say %q", lang, want)
+		for _, path := range []string{target, "/admin/apps"} {
+			page := v.do(http.MethodGet, path, nil, cookies, map[string]string{"Accept-Language": lang}).Body.String()
+			if !strings.Contains(page, want) {
+				t.Errorf("%s %s: the page does not say %q", lang, path, want)
+			}
 		}
 	}
 }
