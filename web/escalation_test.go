@@ -2,11 +2,16 @@ package web_test
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"captcha/engine"
+	"captcha/engine/postgres"
+	"captcha/engine/postgres/pgtest"
 	"captcha/engine/service"
 	"captcha/web"
 )
@@ -115,5 +120,89 @@ func TestEscalationOffThroughNHN(t *testing.T) {
 	h.do("GET", "/captcha/v1.0/keys/"+key+"/img", from(bot)...)
 	if k := h.stored(key); k.Escalated || !k.Network.IsZero() || utf8.RuneCountInString(k.Answer) != 6 {
 		t.Errorf("a key of an app with escalation off: %+v", k)
+	}
+}
+
+const escalatedSeries = "captcha_challenges_escalated_total"
+
+// answerWrongly has network give five wrong answers to NHN keys, enough for its next key to
+// be escalated under the default policy.
+func answerWrongly(t *testing.T, h *harness, network string) {
+	t.Helper()
+	for range 5 {
+		key := h.nhnKey(h.app)
+		h.do("GET", "/captcha/v1.0/keys/"+key+"/img", from(network)...)
+		h.clock.Advance(3 * time.Second)
+		checkNHN(t, h.do("GET", nhnVerifyPath(h.app.AppKey, key, "WRONG1")), 200, -6)
+	}
+}
+
+// Each escalated key counts once, at its first delivery: fetching it again, image or sound,
+// from anywhere, adds nothing, and neither do the keys of a network that answers well.
+func TestEscalationsAreCounted(t *testing.T) {
+	const bot, person = "203.0.113.9", "198.51.100.7"
+	h := newHarness(t, behindProxy())
+	answerWrongly(t, h, bot)
+	before := h.metric(escalatedSeries)
+
+	key := h.nhnKey(h.app)
+	h.do("GET", "/captcha/v1.0/keys/"+key+"/img", from(bot)...)
+	h.do("GET", "/captcha/v1.0/keys/"+key+"/img", from(bot)...)
+	h.do("GET", "/captcha/v1.0/keys/"+key+"/img", from(person)...)
+	h.do("GET", "/captcha/v1.0/keys/"+key+"/sound", from(bot)...)
+	if !h.stored(key).Escalated {
+		t.Fatal("the bot's key was not escalated")
+	}
+	if n := h.metric(escalatedSeries) - before; n != 1 {
+		t.Fatalf("one escalated key, fetched four times, counted %v times", n)
+	}
+	h.do("GET", "/captcha/v1.0/keys/"+h.nhnKey(h.app)+"/img", from(person)...)
+	h.do("GET", "/captcha/v1.0/keys/"+h.nhnKey(h.app)+"/sound", from(bot)...)
+	if n := h.metric(escalatedSeries) - before; n != 2 {
+		t.Fatalf("after a person's key and a second key of the bot's: %v escalations counted, want 2", n)
+	}
+}
+
+// Concurrent first fetches of one key on PostgreSQL, where the losers of the race to record
+// the first delivery decide again on the key the winner saved: the key counts once however
+// many times the service decided on it.
+func TestConcurrentEscalationCountsOnceOnPostgres(t *testing.T) {
+	const bot = "203.0.113.9"
+	pg := pgtest.Start(t, pgtest.Options{})
+	db, err := postgres.Open(context.Background(), pg.NewDatabase(t), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h := newHarnessOn(t, service.NHN, db, behindProxy())
+	answerWrongly(t, h, bot)
+	before := h.metric(escalatedSeries)
+
+	key := h.nhnKey(h.app)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest("GET", h.url+"/captcha/v1.0/keys/"+key+"/img", nil)
+			req.Header.Set("X-Forwarded-For", bot)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Errorf("a concurrent fetch: %d", res.StatusCode)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if !h.stored(key).Escalated {
+		t.Fatal("the bot's key was not escalated")
+	}
+	if n := h.metric(escalatedSeries) - before; n != 1 {
+		t.Fatalf("16 concurrent first fetches of one escalated key counted %v escalations", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -212,6 +213,41 @@ func (h *harness) send(req *http.Request) reply {
 		h.t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", req.Method, req.URL.Path, nosniff)
 	}
 	return reply{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// scrape reads /metrics into its series, each named as the text format writes it:
+// `name{label="value",...}`, labels in the order of their names.
+func (h *harness) scrape() map[string]float64 {
+	h.t.Helper()
+	r := h.do("GET", "/metrics")
+	if r.status != http.StatusOK {
+		h.t.Fatalf("/metrics: %d %s", r.status, r.body)
+	}
+	series := map[string]float64{}
+	for line := range strings.Lines(string(r.body)) {
+		line = strings.TrimSpace(line)
+		// The value comes last: a label's value may hold a space, a number never does.
+		space := strings.LastIndexByte(line, ' ')
+		if space < 0 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[space+1:], 64)
+		if err != nil {
+			h.t.Fatalf("/metrics: %q: %v", line, err)
+		}
+		series[line[:space]] = v
+	}
+	return series
+}
+
+// metric is the value of one series at /metrics; the test fails if there is no such series.
+func (h *harness) metric(series string) float64 {
+	h.t.Helper()
+	v, ok := h.scrape()[series]
+	if !ok {
+		h.t.Fatalf("/metrics has no series %s", series)
+	}
+	return v
 }
 
 func isJPEG(b []byte) bool { return bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}) }

@@ -16,7 +16,7 @@ import (
 // Metrics are served at /metrics in the Prometheus text format. They live in a registry of
 // their own rather than the global one, so that tests and several servers in one process do
 // not collide. Metrics also implements service.Observer, for the counts only the service
-// knows (issued, verified, expired keys and render times).
+// knows (issued, escalated, verified, expired keys and render times).
 type Metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -26,6 +26,11 @@ type Metrics struct {
 	issued   prometheus.Counter
 	verified *prometheus.CounterVec
 	expired  prometheus.Counter
+	// escalated, soundsRefused and siteverified show bot pressure: challenges made harder,
+	// sounds refused past a client's quota, and what /siteverify answered.
+	escalated     prometheus.Counter
+	soundsRefused *prometheus.CounterVec
+	siteverified  *prometheus.CounterVec
 
 	// routes caches the series of each route, method and status seen, so that a request
 	// costs a map read instead of hashing its labels into the vectors twice.
@@ -75,12 +80,34 @@ func NewMetrics() *Metrics {
 		expired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "captcha_keys_expired_total", Help: "Keys deleted after expiring without being used up.",
 		}),
+		escalated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "captcha_challenges_escalated_total",
+			Help: "Challenges made harder at their first delivery, the client network's recent answers " +
+				"having been mostly wrong or implausibly fast.",
+		}),
+		soundsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "captcha_sounds_refused_total",
+			Help: "Sound requests refused by the client network's quota of sounds, by dialect.",
+		}, []string{"dialect"}),
+		siteverified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "captcha_siteverify_total",
+			Help: "/siteverify answers, by result: success, or the first error code answered.",
+		}, []string{"result"}),
+	}
+	// Every series of these two exists from the start, at 0: one that first appeared at 1
+	// would show no increase to rate(), hiding the first refusal or failure.
+	for _, api := range service.APIs() {
+		m.soundsRefused.WithLabelValues(string(api))
+	}
+	for _, result := range siteverifyResults {
+		m.siteverified.WithLabelValues(result)
 	}
 	m.rendered = map[service.Channel]prometheus.Observer{
 		service.Image: m.render.WithLabelValues(string(service.Image)),
 		service.Audio: m.render.WithLabelValues(string(service.Audio)),
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.failures, m.render, m.issued, m.verified, m.expired,
+		m.escalated, m.soundsRefused, m.siteverified,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -110,6 +137,7 @@ func (m *Metrics) request(route, method string, status int, d time.Duration, fai
 }
 
 func (m *Metrics) KeyIssued()                    { m.issued.Inc() }
+func (m *Metrics) KeyEscalated()                 { m.escalated.Inc() }
 func (m *Metrics) KeyVerified(o service.Outcome) { m.verified.WithLabelValues(string(o)).Inc() }
 func (m *Metrics) KeysExpired(n int)             { m.expired.Add(float64(n)) }
 func (m *Metrics) Rendered(ch service.Channel, d time.Duration) {
@@ -119,3 +147,8 @@ func (m *Metrics) Rendered(ch service.Channel, d time.Duration) {
 	}
 	series.Observe(d.Seconds())
 }
+
+func (m *Metrics) soundRefused(api service.API) { m.soundsRefused.WithLabelValues(string(api)).Inc() }
+
+// siteverifyAnswered counts a /siteverify answer by its result, one of siteverifyResults.
+func (m *Metrics) siteverifyAnswered(result string) { m.siteverified.WithLabelValues(result).Inc() }

@@ -314,6 +314,7 @@ func (s *server) allowFetch(c echo.Context) bool {
 func (s *server) sendSound(c echo.Context, api service.API, key, appKey string) error {
 	client := clientNetwork(c.RealIP())
 	if s.sounds.exhausted(client, s.now()) {
+		s.metrics.soundRefused(api)
 		return s.limitedBy(s.sounds, client)
 	}
 	wav, err := s.svc.KeyAudio(c.Request().Context(), api, key, appKey, client)

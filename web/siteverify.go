@@ -33,6 +33,12 @@ const (
 	codeRateLimited     = "rate-limited"
 )
 
+// siteverifyResults are the values of captcha_siteverify_total's result label: success, or
+// the first error code of the answer. Only these, never anything a client sent, so that the
+// series stay few.
+var siteverifyResults = []string{"success", codeMissingSecret, codeInvalidSecret, codeMissingResponse,
+	codeInvalidResponse, codeBadRequest, codeDuplicate, codeInternal, codeRateLimited}
+
 // siteverifyErrors maps the service's errors to the codes, in one place.
 var siteverifyErrors = []struct {
 	err  error
@@ -76,15 +82,26 @@ func (s *server) siteverify(c echo.Context) error {
 		missing = append(missing, codeMissingResponse)
 	}
 	if missing != nil {
-		return c.JSON(http.StatusOK, siteverifyReply{ErrorCodes: missing})
+		return s.sendSiteverify(c, http.StatusOK, siteverifyReply{ErrorCodes: missing})
 	}
 	t, err := s.svc.SiteVerify(c.Request().Context(), v)
 	if err != nil {
 		return err
 	}
 	ts, host := t.ChallengeAt.UTC().Format(time.RFC3339), t.Hostname
-	return c.JSON(http.StatusOK, siteverifyReply{Success: true, ChallengeTS: &ts, Hostname: &host, ErrorCodes: []string{},
-		Action: t.Action, CData: t.CData})
+	return s.sendSiteverify(c, http.StatusOK, siteverifyReply{Success: true, ChallengeTS: &ts, Hostname: &host,
+		ErrorCodes: []string{}, Action: t.Action, CData: t.CData})
+}
+
+// sendSiteverify answers with r, counting it by its result: every answer of /siteverify,
+// the error handler's included, goes out through here.
+func (s *server) sendSiteverify(c echo.Context, status int, r siteverifyReply) error {
+	result := "success"
+	if !r.Success {
+		result = r.ErrorCodes[0]
+	}
+	s.metrics.siteverifyAnswered(result)
+	return c.JSON(status, r)
 }
 
 // siteverifyFields are the parameters read; others are ignored, as the convention's
@@ -144,13 +161,13 @@ func (s *server) siteverifyError(c echo.Context, err error) error {
 				status = http.StatusTooManyRequests
 				setRetryAfter(c, err)
 			}
-			return c.JSON(status, siteverifyReply{ErrorCodes: []string{r.code}})
+			return s.sendSiteverify(c, status, siteverifyReply{ErrorCodes: []string{r.code}})
 		}
 	}
 	if status := httpStatus(err); status > 0 && status < 500 {
 		// A wrong method, an oversized body: the caller's mistake, in the convention's shape.
-		return c.JSON(http.StatusOK, siteverifyReply{ErrorCodes: []string{codeBadRequest}})
+		return s.sendSiteverify(c, http.StatusOK, siteverifyReply{ErrorCodes: []string{codeBadRequest}})
 	}
-	c.JSON(http.StatusOK, siteverifyReply{ErrorCodes: []string{codeInternal}})
+	s.sendSiteverify(c, http.StatusOK, siteverifyReply{ErrorCodes: []string{codeInternal}})
 	return err
 }

@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"path/filepath"
 	"testing"
 
+	"captcha/engine/service"
+	"captcha/engine/sqlite"
 	"captcha/web"
 )
 
@@ -82,5 +85,56 @@ func TestSoundQuotaOff(t *testing.T) {
 		if r := h.do("GET", "/captcha/v1.0/keys/"+h.nhnKey(h.app)+"/sound"); r.status != 200 {
 			t.Fatalf("sound with limits off: %d", r.status)
 		}
+	}
+}
+
+// Each sound refused by the quota counts, under the dialect that refused it, replays past
+// the quota included; sounds delivered count nothing, and neither does another dialect.
+func TestSoundRefusalsAreCounted(t *testing.T) {
+	const farm = "203.0.113.9"
+	const skey = "/scaptcha/v1/skey"
+	for _, tc := range []struct {
+		api   service.API
+		key   func(h *harness) string
+		sound func(h *harness, key string) string // the sound's path
+	}{
+		{service.NHN, func(h *harness) string { return h.nhnKey(h.app) },
+			func(_ *harness, key string) string { return "/captcha/v1.0/keys/" + key + "/sound" }},
+		{service.Naver, func(h *harness) string { return h.naverKey(skey) },
+			func(h *harness, key string) string {
+				return "/scaptcha-bin/v1/scaptcha?key=" + key + "&X-NCP-APIGW-API-KEY-ID=" + h.app.AppKey
+			}},
+		{service.Widget, func(h *harness) string { return h.challenge(h.app, shopOrigin)["challenge"].(string) },
+			func(_ *harness, key string) string { return "/widget/v1/audio/" + key }},
+	} {
+		t.Run(string(tc.api), func(t *testing.T) {
+			h := newHarnessFor(t, tc.api, filepath.Join(t.TempDir(), sqlite.FileName), withLimits(threeSounds, "127.0.0.0/8"))
+			before := h.scrape()
+			first := tc.key(h)
+			for _, key := range []string{first, tc.key(h), tc.key(h)} {
+				if r := h.do("GET", tc.sound(h, key), from(farm)...); r.status != 200 {
+					t.Fatalf("a sound within the quota: %d %s", r.status, r.body)
+				}
+			}
+			for _, key := range []string{tc.key(h), first} {
+				if r := h.do("GET", tc.sound(h, key), from(farm)...); r.status != 429 {
+					t.Fatalf("a sound past the quota: %d %s", r.status, r.body)
+				}
+			}
+			after := h.scrape()
+			for _, api := range service.APIs() {
+				series := `captcha_sounds_refused_total{dialect="` + string(api) + `"}`
+				want := 0.0
+				if api == tc.api {
+					want = 2
+				}
+				if _, ok := after[series]; !ok {
+					t.Errorf("/metrics has no series %s", series)
+				}
+				if n := after[series] - before[series]; n != want {
+					t.Errorf("%s rose by %v, want %v", series, n, want)
+				}
+			}
+		})
 	}
 }

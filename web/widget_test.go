@@ -467,6 +467,47 @@ func TestSiteverifyErrorCodes(t *testing.T) {
 	}
 }
 
+// Each answer of /siteverify counts once, by its result: success, or its first error code
+// (missing-input-secret, for a call that misses the response too); no other result moves.
+func TestSiteverifyResultsAreCounted(t *testing.T) {
+	h := newWidgetHarness(t)
+	token := h.solve(h.app, nil)
+	const formType = "application/x-www-form-urlencoded"
+	for _, tc := range []struct {
+		name, method, body, result string
+	}{
+		{"a wrong secret", "POST", url.Values{"secret": {"nope"}, "response": {token}}.Encode(), "invalid-input-secret"},
+		{"the token", "POST", url.Values{"secret": {h.secret}, "response": {token}}.Encode(), "success"},
+		{"the token again", "POST", url.Values{"secret": {h.secret}, "response": {token}}.Encode(), "timeout-or-duplicate"},
+		{"nothing", "POST", "", "missing-input-secret"},
+		{"a wrong method", "GET", "", "bad-request"},
+	} {
+		before := h.scrape()
+		req, err := http.NewRequest(tc.method, h.url+"/siteverify", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", formType)
+		checkSiteverify(t, h.send(req))
+		after := h.scrape()
+		if _, ok := after[`captcha_siteverify_total{result="`+tc.result+`"}`]; !ok {
+			t.Fatalf("%s: /metrics has no result %s", tc.name, tc.result)
+		}
+		for series, v := range after {
+			if !strings.HasPrefix(series, "captcha_siteverify_total{") {
+				continue
+			}
+			want := 0.0
+			if series == `captcha_siteverify_total{result="`+tc.result+`"}` {
+				want = 1
+			}
+			if n := v - before[series]; n != want {
+				t.Errorf("%s: %s rose by %v, want %v", tc.name, series, n, want)
+			}
+		}
+	}
+}
+
 // A repeat of the redeeming verification with its idempotency key gets its answer again; any
 // other verification gets timeout-or-duplicate.
 func TestSiteverifyIdempotencyKey(t *testing.T) {

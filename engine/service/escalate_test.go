@@ -237,6 +237,9 @@ func TestConcurrentFirstDeliveriesAgree(t *testing.T) {
 	if st, err := f.svc.Stats(context.Background(), app.ID, 1); err != nil || st.Totals.Escalated != 1 {
 		t.Fatalf("counted as escalated %d times, %v", st.Totals.Escalated, err)
 	}
+	if n := f.obs.escalated.Load(); n != 1 {
+		t.Fatalf("the observer was told of %d escalations", n)
+	}
 }
 
 func isDrawnFrom(answer string, c engine.Charset) bool {

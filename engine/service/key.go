@@ -209,12 +209,12 @@ func (s *Service) serve(ctx context.Context, api API, keyID, appKey, network str
 	}
 	now := s.now().Truncate(time.Millisecond)
 	client := s.networkID(network)
-	var first bool
+	var first, unserved bool
 	// The first delivery is recorded in the same step that checks the key, before drawing:
 	// one write instead of a read and a write. An escalation is decided in that step too, so
 	// that concurrent fetches agree on it.
 	k, err := s.store.DeliverKey(ctx, keyID, func(k *Key) error {
-		unserved := k.ServedAt(NoChannel).IsZero()
+		unserved = k.ServedAt(NoChannel).IsZero()
 		var err error
 		if first, err = k.Deliver(api, appKey, ch, now); err != nil {
 			return err
@@ -229,6 +229,13 @@ func (s *Service) serve(ctx context.Context, api API, keyID, appKey, network str
 	})
 	if err != nil {
 		return Challenge{}, err
+	}
+	// Told once the store has saved the delivery, not where escalate is called: the store
+	// may call deliver more than once and saves only the last call's changes. A last call
+	// that found the key unserved made its first delivery, which of concurrent fetches only
+	// one does, so each escalated key is told once.
+	if unserved && k.Escalated {
+		s.observer.KeyEscalated()
 	}
 	// No more challenges are drawn at once than there are cores: drawing is pure CPU work, so
 	// more at a time would finish none sooner, and each one drawing holds a canvas and its

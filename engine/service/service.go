@@ -35,6 +35,8 @@ type Renderer interface {
 // for concurrent use.
 type Observer interface {
 	KeyIssued()
+	// KeyEscalated is told once per key whose first delivery escalated it (escalate.go).
+	KeyEscalated()
 	KeyVerified(Outcome)
 	KeysExpired(n int)
 	Rendered(ch Channel, d time.Duration)
@@ -112,6 +114,7 @@ func (s *Service) seed(keyID string) engine.Seed {
 type nopObserver struct{}
 
 func (nopObserver) KeyIssued()                      {}
+func (nopObserver) KeyEscalated()                   {}
 func (nopObserver) KeyVerified(Outcome)             {}
 func (nopObserver) KeysExpired(int)                 {}
 func (nopObserver) Rendered(Channel, time.Duration) {}

@@ -36,9 +36,10 @@ func (fakeRenderer) Audio(answer string, seed engine.Seed, o engine.Options) ([]
 	return h[:], nil
 }
 
-type counts struct{ issued, expired atomic.Int64 }
+type counts struct{ issued, escalated, expired atomic.Int64 }
 
 func (c *counts) KeyIssued()                                   { c.issued.Add(1) }
+func (c *counts) KeyEscalated()                                { c.escalated.Add(1) }
 func (c *counts) KeyVerified(service.Outcome)                  {}
 func (c *counts) KeysExpired(n int)                            { c.expired.Add(int64(n)) }
 func (c *counts) Rendered(ch service.Channel, d time.Duration) {}
