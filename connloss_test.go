@@ -54,6 +54,11 @@ func TestDatabaseLossAndReturn(t *testing.T) {
 	auth := []string{"X-NCP-APIGW-API-KEY-ID", naverApp, "X-NCP-APIGW-API-KEY", secret}
 	healthy := func() bool { return call("GET", "/healthz").status == http.StatusOK }
 	_, key := nhnIssue(t, n.base, nhnApp)
+	// An issuance is committed without waiting for the disk flush (engine/postgres's
+	// CreateKey): PostgreSQL's WAL writer flushes it within three times wal_writer_delay
+	// (200 ms by default). A crash before that may forget the key, which fails closed; this
+	// key is to be one a crash keeps.
+	time.Sleep(time.Second)
 
 	// The longest a call may take: the store's bound, and a second for the rest.
 	limit := postgres.DefaultTimeout + time.Second
