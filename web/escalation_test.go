@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"sync"
 	"testing"
@@ -10,8 +9,6 @@ import (
 	"unicode/utf8"
 
 	"captcha/engine"
-	"captcha/engine/postgres"
-	"captcha/engine/postgres/pgtest"
 	"captcha/engine/service"
 	"captcha/web"
 )
@@ -168,12 +165,7 @@ func TestEscalationsAreCounted(t *testing.T) {
 // many times the service decided on it.
 func TestConcurrentEscalationCountsOnceOnPostgres(t *testing.T) {
 	const bot = "203.0.113.9"
-	pg := pgtest.Start(t, pgtest.Options{})
-	db, err := postgres.Open(context.Background(), pg.NewDatabase(t), postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := postgresStore(t)
 	h := newHarnessOn(t, service.NHN, db, behindProxy())
 	answerWrongly(t, h, bot)
 	before := h.metric(escalatedSeries)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"captcha/engine"
+	"captcha/engine/postgres"
+	"captcha/engine/postgres/pgtest"
 	"captcha/engine/service"
 	"captcha/engine/service/servicetest"
 	"captcha/engine/sqlite"
@@ -213,6 +215,22 @@ func (h *harness) send(req *http.Request) reply {
 		h.t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", req.Method, req.URL.Path, nosniff)
 	}
 	return reply{status: res.StatusCode, header: res.Header, body: body}
+}
+
+// TestMain stops the PostgreSQL server the tests share, if one was started.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// postgresStore opens the store on a fresh database of the shared PostgreSQL test server,
+// for the tests that race on PostgreSQL's row locks; it skips without PostgreSQL (fails
+// under CI).
+func postgresStore(t *testing.T) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), pgtest.Shared(t).NewDatabase(t), postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // scrape reads /metrics into its series, each named as the text format writes it:

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"captcha/engine/postgres"
-	"captcha/engine/postgres/pgtest"
 	"captcha/engine/service"
 	"captcha/web"
 )
@@ -570,12 +568,7 @@ func checkOneRedemption(t *testing.T, h *harness, token, secret string) {
 
 // The same on PostgreSQL, where the verifications race on one row from a pool of connections.
 func TestSiteverifyConcurrentRedemptionOnPostgres(t *testing.T) {
-	pg := pgtest.Start(t, pgtest.Options{})
-	db, err := postgres.Open(context.Background(), pg.NewDatabase(t), postgres.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := postgresStore(t)
 	h := newHarnessOn(t, service.Widget, db)
 	token := h.solve(h.app, map[string]string{"cdata": "pg"})
 	checkOneRedemption(t, h, token, h.secret)
